@@ -1,0 +1,40 @@
+"""The per-batch kernel of dedup: text in, everything later stages need out. Pure: no I/O, no state.
+
+Both engines (local and Spark) call `sketch_batch` on Arrow batches, which is what makes their results
+identical.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+
+from semel.lsh import sorted_sets
+from semel.minhash import band_keys, signatures
+from semel.text.tokens import shingle_hashes
+
+
+@dataclass
+class Sketch:
+    """What dedup keeps of a batch of n documents."""
+
+    exact: np.ndarray        # uint64[n, 2]: 128-bit hash of the token stream
+    bands: np.ndarray        # uint64[bands, n]: LSH band keys (band-major, so one band reads contiguously)
+    set_offsets: np.ndarray  # int64[n + 1]
+    set_values: np.ndarray   # uint32[...]: sorted shingle set of each document
+    lengths: np.ndarray      # int64[n]: characters... in UTF-8 bytes, for --keep longest
+
+
+def sketch_batch(texts: pa.Array | pa.ChunkedArray, ngram: int, num_perm: int, bands: int, rows: int
+                 ) -> Sketch:
+    """Shingle, hash, sign and band one batch of documents."""
+    offsets, hashes, exact = shingle_hashes(texts, ngram)
+    sig = signatures(offsets, hashes, num_perm)
+    keys = band_keys(sig, bands, rows)
+    set_offsets, set_values = sorted_sets(offsets, hashes)
+    if isinstance(texts, pa.ChunkedArray):
+        texts = texts.combine_chunks()
+    lengths = np.asarray(pa.compute.binary_length(texts.fill_null("")).to_numpy(zero_copy_only=False),
+                         dtype=np.int64)
+    return Sketch(exact, np.ascontiguousarray(keys.T), set_offsets, set_values, lengths)
