@@ -1,0 +1,35 @@
+"""The Python face of semel: one call per job, mirroring the command line."""
+from __future__ import annotations
+
+from typing import Any
+
+from semel.config import DedupConfig
+from semel.result import DedupResult
+
+
+def dedup(inputs: DedupConfig | str | list[str], output: str | None = None, *, engine: str = "local",
+          master: str | None = None, conf: list[str] | dict[str, str] | None = None,
+          spark: Any = None, **settings: Any) -> DedupResult:
+    """Find exact and near-duplicate documents; same settings as `semel dedup` (see DedupConfig).
+
+    >>> result = semel.dedup("corpus.jsonl", "out/", threshold=0.3)   # doctest: +SKIP
+    >>> result.clusters.to_pandas()                                   # doctest: +SKIP
+    """
+    if isinstance(inputs, DedupConfig):
+        cfg = inputs
+    else:
+        if output is None:
+            raise TypeError("dedup() needs an output folder")
+        cfg = DedupConfig(inputs=[inputs] if isinstance(inputs, str) else list(inputs), output=output,
+                          **settings)
+    if engine == "spark" or spark is not None:
+        from semel.engines.spark import run_dedup as run_spark
+
+        clusters, stats = run_spark(cfg, master=master, conf=conf, spark=spark)
+    elif engine == "local":
+        from semel.engines.local import run_dedup
+
+        clusters, stats = run_dedup(cfg)
+    else:
+        raise ValueError(f"engine must be 'local' or 'spark', got {engine!r}")
+    return DedupResult(clusters=clusters, stats=stats, output=cfg.output)

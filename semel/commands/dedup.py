@@ -1,0 +1,87 @@
+"""`semel dedup`: exact and near-duplicate documents across a collection."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from semel.config import DedupConfig
+
+EPILOG = """\
+what it writes (OUT/):
+  clusters.parquet   one row per input document: id, cluster (id of the document kept in its place),
+                     kept, reason (unique | original | exact | near), similarity (to the kept document,
+                     exact Jaccard of word-shingle sets), cluster_size
+  kept.<ext>         the kept documents, in the input's format, every field passed through untouched
+  stats.json         settings, counts, time and peak memory per stage
+  errors.jsonl       records skipped with --on-error skip (file, line, reason)
+
+examples:
+  semel dedup corpus.jsonl -o out/
+  semel dedup part-*.jsonl.zst -o out/ --threshold 0.4 --keep field:quality
+  semel dedup docs/ -o out/ --repair            # a folder of .txt files, repaired first
+  semel dedup big.jsonl -o out/ --resume        # continue an interrupted run
+"""
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "dedup", help="find exact and near-duplicate documents; keep one of each",
+        description="Find exact copies (same words in the same order, whatever the case, spacing or "
+        "punctuation) and near copies (MinHash LSH candidates verified by the exact Jaccard similarity "
+        "of word n-gram sets) across a collection; keep one document per cluster and record what "
+        "happened to every document.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("inputs", nargs="+", metavar="INPUT",
+                   help="JSONL (.gz/.zst), Parquet, a .txt file or a folder of .txt; several form one collection")
+    p.add_argument("-o", "--output", required=True, metavar="OUT", help="output folder")
+    p.add_argument("--id-field", default="id", help="field holding the document id (default: id)")
+    p.add_argument("--text-field", default="text", help="field holding the text (default: text)")
+    p.add_argument("--threshold", type=float, default=0.3,
+                   help="Jaccard similarity of word-3-gram sets at or above which two documents are "
+                   "duplicates (default: 0.3; see `semel params`)")
+    p.add_argument("--ngram", type=int, default=3, help="words per shingle (default: 3; scripts without "
+                   "spaces use characters)")
+    p.add_argument("--num-perm", type=int, default=256, help="MinHash bins, a power of two (default: 256)")
+    p.add_argument("--bands", type=int, help="LSH bands (default: derived from --threshold)")
+    p.add_argument("--rows", type=int, help="LSH rows per band (default: derived from --threshold)")
+    p.add_argument("--containment", type=float, default=None,
+                   help="also call a pair duplicate when the smaller shingle set is contained in the larger "
+                   "at this share (catches truncated copies; off by default, see README)")
+    p.add_argument("--keep", default="first",
+                   help="which document of a cluster to keep: first (input order, default), longest, "
+                   "or field:NAME (highest numeric value); ties go to the smallest id")
+    p.add_argument("--no-exact", dest="exact", action="store_false", help="skip the exact stage")
+    p.add_argument("--no-near", dest="near", action="store_false", help="skip the near-duplicate stage")
+    p.add_argument("--repair", action="store_true", help="repair repeated text inside documents first")
+    p.add_argument("--workers", type=int, default=0, help="threads (default: all cores)")
+    p.add_argument("--batch-size", type=int, default=8192, help="documents per batch (default: 8192)")
+    p.add_argument("--on-error", choices=("fail", "skip"), default="fail",
+                   help="bad records: fail with file:line (default) or skip, count and list them")
+    p.add_argument("--work-dir", help="where stage outputs go (default: OUT/_work)")
+    p.add_argument("--resume", action="store_true", help="continue from the last finished stage")
+    p.add_argument("--keep-work", action="store_true", help="keep the work directory after success")
+    p.add_argument("--no-kept", dest="write_kept", action="store_false",
+                   help="write clusters.parquet only, not the kept documents")
+    p.add_argument("--engine", choices=("local", "spark"), default="local",
+                   help="local (embedded, default) or spark")
+    p.add_argument("--master", help="Spark master URL (with --engine spark; default local[*])")
+    p.add_argument("--conf", action="append", default=[], metavar="KEY=VALUE", help="Spark setting")
+    p.add_argument("--no-progress", dest="progress", action="store_const", const=False, default=None,
+                   help="no progress bars")
+    p.add_argument("-q", "--quiet", action="store_true", help="no summary")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from semel.api import dedup
+
+    cfg = DedupConfig(
+        inputs=args.inputs, output=args.output, id_field=args.id_field, text_field=args.text_field,
+        threshold=args.threshold, ngram=args.ngram, num_perm=args.num_perm, bands=args.bands, rows=args.rows,
+        containment=args.containment, keep=args.keep, exact=args.exact, near=args.near, repair=args.repair,
+        workers=args.workers, batch_size=args.batch_size, on_error=args.on_error, work_dir=args.work_dir,
+        resume=args.resume, keep_work=args.keep_work, write_kept=args.write_kept, progress=args.progress)
+    result = dedup(cfg, engine=args.engine, master=args.master, conf=args.conf)
+    if not args.quiet:
+        print(result.summary(), file=sys.stderr)
+    return 0

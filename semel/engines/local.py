@@ -1,0 +1,421 @@
+"""The embedded engine: runs dedup on all cores of one machine, stage by stage, resumably.
+
+Stages and what each leaves under the work directory (default OUT/_work):
+
+    sketch   read, shingle, sign and band each batch        sketch/part-NNNNN/*.npy, meta.parquet
+    cluster  exact groups + LSH candidates verified exactly  cluster/labels.npy, cluster/stats.json
+    keep     keep policy, similarity to the kept document    OUT/clusters.parquet
+    write    the kept documents in the input's format        OUT/kept.<ext>
+
+Every file is written to a temporary name and renamed, and a stage is marked done only after all its
+files exist, so a run killed at any point resumes (`resume=True`) from the last finished stage or batch
+and produces byte-identical results. Memory is bounded by the shingle sets and one band at a time, not
+by the text of the collection.
+"""
+from __future__ import annotations
+
+import json
+import os
+import resource
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import numba as nb
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from semel.cluster import choose_kept, new_forest, roots, union_pairs
+from semel.config import DedupConfig
+from semel.errors import SemelError
+from semel.io import (
+    ID,
+    ROW,
+    TEXT,
+    ErrorLog,
+    InputSpec,
+    atomic_path,
+    open_writer,
+    read_batches,
+)
+from semel.io.formats import detect_format, split_compression
+from semel.lsh import join_band, similarity
+from semel.progress import progress
+from semel.sketch import sketch_batch
+
+CLUSTERS_FILE = "clusters.parquet"
+STATS_FILE = "stats.json"
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far, in MB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+@dataclass
+class StageStats:
+    name: str
+    seconds: float = 0.0
+    peak_rss_mb: float = 0.0
+    resumed: bool = False
+
+
+@dataclass
+class DedupStats:
+    """What a dedup run did, stage by stage; written to OUT/stats.json."""
+
+    documents: int = 0
+    exact_duplicates: int = 0
+    near_duplicates: int = 0
+    clusters: int = 0
+    kept: int = 0
+    skipped_records: int = 0
+    input_bytes: int = 0
+    candidates: int = 0
+    verified: int = 0
+    bands: int = 0
+    rows: int = 0
+    stages: list[StageStats] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        d = self.__dict__.copy()
+        d["stages"] = [s.__dict__ for s in self.stages]
+        return d
+
+
+def _save_npy(directory: str, name: str, array: np.ndarray) -> None:
+    np.save(os.path.join(directory, name + ".npy"), array, allow_pickle=False)
+
+
+def _write_json(path: str, data: dict) -> None:
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
+        json.dump(data, f, indent=2, sort_keys=True, default=str)
+
+
+class _Work:
+    """The work directory: stage markers and a settings fingerprint, so resume never mixes settings."""
+
+    def __init__(self, cfg: DedupConfig) -> None:
+        self.root = cfg.work_dir or os.path.join(cfg.output, "_work")
+        manifest = os.path.join(self.root, "manifest.json")
+        fp = cfg.fingerprint()
+        if cfg.resume and os.path.exists(manifest):
+            with open(manifest, encoding="utf-8") as f:
+                old = json.load(f).get("fingerprint")
+            if old != fp:
+                raise SemelError(f"cannot resume: {self.root} was made with other settings; "
+                                 "rerun without --resume to start over")
+        elif os.path.exists(self.root):
+            shutil.rmtree(self.root)
+        os.makedirs(self.root, exist_ok=True)
+        _write_json(manifest, {"fingerprint": fp})
+
+    def path(self, *parts: str) -> str:
+        return os.path.join(self.root, *parts)
+
+    def done(self, stage: str) -> dict | None:
+        marker = self.path(stage, "_DONE.json")
+        if not os.path.exists(marker):
+            return None
+        with open(marker, encoding="utf-8") as f:
+            return json.load(f)
+
+    def mark_done(self, stage: str, info: dict) -> None:
+        _write_json(self.path(stage, "_DONE.json"), info)
+
+
+def _keep_values(batch: pa.RecordBatch, cfg: DedupConfig, lengths: np.ndarray) -> np.ndarray:
+    """The keep-policy priority of each document: higher wins."""
+    rows = batch.column(ROW).to_numpy().astype(np.float64)
+    if cfg.keep == "first":
+        return -rows
+    if cfg.keep == "longest":
+        return lengths.astype(np.float64)
+    name = cfg.keep_field
+    if name not in batch.schema.names:
+        raise SemelError(f"--keep field:{name}: no field {name!r} in the input "
+                         f"(fields: {', '.join(n for n in batch.schema.names if not n.startswith('__'))})")
+    col = batch.column(name)
+    try:
+        values = pc.cast(col, pa.float64()).to_numpy(zero_copy_only=False)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        raise SemelError(f"--keep field:{name}: field is not numeric ({col.type})") from exc
+    return np.nan_to_num(values, nan=-np.inf)
+
+
+def _texts_for_sketch(batch: pa.RecordBatch, cfg: DedupConfig) -> pa.Array:
+    texts = batch.column(TEXT)
+    if cfg.repair:
+        texts = repaired_texts(texts)
+    return texts
+
+
+def repaired_texts(texts: pa.Array) -> pa.Array:
+    """The texts after in-document repair (for --repair)."""
+    from semel.repair import repair
+
+    return pa.array([None if t is None else repair(t).text for t in texts.to_pylist()], type=texts.type)
+
+
+def _stage_sketch(cfg: DedupConfig, work: _Work, stats: DedupStats, errors: ErrorLog) -> None:
+    bands, rows = cfg.band_rows
+    root = work.path("sketch")
+    os.makedirs(root, exist_ok=True)
+    for name in os.listdir(root):
+        if name.endswith(".tmp"):
+            shutil.rmtree(os.path.join(root, name))
+    spec = InputSpec(paths=list(cfg.inputs), id_field=cfg.id_field, text_field=cfg.text_field,
+                     on_error=cfg.on_error, batch_size=cfg.batch_size)
+
+    def compute(item: tuple[int, pa.RecordBatch]) -> tuple[int, int, int]:
+        index, batch = item
+        part = os.path.join(root, f"part-{index:05d}")
+        if os.path.exists(part):  # finished before an interruption
+            return index, batch.num_rows, 0
+        texts = _texts_for_sketch(batch, cfg)
+        sk = sketch_batch(texts, cfg.ngram, cfg.num_perm, bands, rows)
+        tmp = part + ".tmp"
+        os.makedirs(tmp)
+        for name in ("exact", "bands", "set_offsets", "set_values"):
+            _save_npy(tmp, name, getattr(sk, name))
+        meta = pa.table({
+            "id": batch.column(ID),
+            "row": batch.column(ROW),
+            "length": pa.array(sk.lengths),
+            "priority": pa.array(_keep_values(batch, cfg, sk.lengths)),
+        })
+        pq.write_table(meta, os.path.join(tmp, "meta.parquet"))
+        os.rename(tmp, part)
+        return index, batch.num_rows, int(pc.sum(pc.binary_length(batch.column(TEXT))).as_py() or 0)
+
+    batches = read_batches(spec, errors)
+    total = 0
+    nbytes = 0
+    parts = 0
+    bar = progress(desc="sketch", unit="doc", enabled=cfg.progress)
+    with ThreadPoolExecutor(max_workers=cfg.workers) as pool:
+        for _index, n, b in _ordered_map(pool, compute, enumerate(batches), cfg.workers * 2):
+            total += n
+            nbytes += b
+            parts += 1
+            bar.update(n)
+    bar.close()
+    work.mark_done("sketch", {"documents": total, "parts": parts, "bytes": nbytes,
+                              "skipped": errors.count})
+
+
+def _ordered_map(pool: ThreadPoolExecutor, fn: Callable, items: Iterator, depth: int) -> Iterator:
+    """pool.map with a bounded number of items in flight, so reading never runs far ahead of hashing."""
+    pending = []
+    for item in items:
+        pending.append(pool.submit(fn, item))
+        if len(pending) >= depth:
+            yield pending.pop(0).result()
+    for fut in pending:
+        yield fut.result()
+
+
+def _part_dirs(work: _Work) -> list[str]:
+    root = work.path("sketch")
+    return sorted(os.path.join(root, p) for p in os.listdir(root) if p.startswith("part-")
+                  and not p.endswith(".tmp"))
+
+
+def _load_sets(parts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    offs, vals, base = [np.zeros(1, dtype=np.int64)], [], 0
+    for p in parts:
+        o = np.load(os.path.join(p, "set_offsets.npy"))
+        v = np.load(os.path.join(p, "set_values.npy"))
+        offs.append(o[1:] + base)
+        vals.append(v)
+        base += len(v)
+    return np.concatenate(offs), (np.concatenate(vals) if vals else np.zeros(0, np.uint32))
+
+
+def _load_band(parts: list[str], band: int) -> np.ndarray:
+    return np.concatenate([np.load(os.path.join(p, "bands.npy"), mmap_mode="r")[band] for p in parts])
+
+
+@nb.njit(nogil=True, cache=True)
+def _similarity_to(offsets: np.ndarray, values: np.ndarray, kept: np.ndarray, out: np.ndarray) -> None:
+    for i in range(kept.shape[0]):
+        out[i] = 1.0 if kept[i] == i else similarity(offsets, values, i, kept[i])[0]
+
+
+def _stage_cluster(cfg: DedupConfig, work: _Work, stats: DedupStats) -> None:
+    parts = _part_dirs(work)
+    exact = (np.concatenate([np.load(os.path.join(p, "exact.npy")) for p in parts])
+             if parts else np.zeros((0, 2), np.uint64))
+    n = exact.shape[0]
+    parent = new_forest(n)
+    # exact stage: documents with the same 128-bit key join the first of them
+    if cfg.exact and n:
+        order = np.lexsort((np.arange(n), exact[:, 1], exact[:, 0]))
+        ex = exact[order]
+        same = np.all(ex[1:] == ex[:-1], axis=1)
+        starts = np.flatnonzero(np.r_[True, ~same])
+        group_first = order[np.repeat(starts, np.diff(np.r_[starts, n]))]
+        union_pairs(parent, order.astype(np.int64), group_first.astype(np.int64))
+        is_rep = np.zeros(n, dtype=bool)
+        is_rep[order[starts]] = True
+    else:
+        is_rep = np.ones(n, dtype=bool)
+    counters = np.zeros(3, dtype=np.int64)
+    if cfg.near and n:
+        set_offsets, set_values = _load_sets(parts)
+        reps = np.flatnonzero(is_rep & (np.diff(set_offsets) > 0)).astype(np.int64)
+        bands, rows = cfg.band_rows
+        containment = 2.0 if cfg.containment is None else cfg.containment
+        bar = progress(total=bands, desc="lsh", unit="band", enabled=cfg.progress)
+        for b in range(bands):
+            keys = np.ascontiguousarray(_load_band(parts, b)[reps])
+            join_band(keys, reps, parent, set_offsets, set_values, cfg.threshold, containment,
+                      cfg.min_containment_shingles, cfg.max_bucket, cfg.bucket_window, counters)
+            bar.update(1)
+        bar.close()
+    labels = roots(parent)
+    out = work.path("cluster")
+    os.makedirs(out, exist_ok=True)
+    with atomic_path(os.path.join(out, "labels.npy")) as tmp, open(tmp, "wb") as f:
+        np.save(f, labels, allow_pickle=False)
+    work.mark_done("cluster", {"candidates": int(counters[0]), "verified": int(counters[1])})
+
+
+def _stage_keep(cfg: DedupConfig, work: _Work, stats: DedupStats) -> pa.Table:
+    parts = _part_dirs(work)
+    labels = np.load(work.path("cluster", "labels.npy"))
+    metas = [pq.read_table(os.path.join(p, "meta.parquet")) for p in parts]
+    meta = pa.concat_tables(metas) if metas else pa.table({"id": pa.array([], pa.string()),
+                                                            "row": pa.array([], pa.int64()),
+                                                            "length": pa.array([], pa.int64()),
+                                                            "priority": pa.array([], pa.float64())})
+    exact = (np.concatenate([np.load(os.path.join(p, "exact.npy")) for p in parts])
+             if parts else np.zeros((0, 2), np.uint64))
+    ids = meta.column("id").to_numpy(zero_copy_only=False).astype(str) if meta.num_rows else np.array([], str)
+    kept_idx = choose_kept(labels, meta.column("priority").to_numpy(), ids)
+    n = len(kept_idx)
+    index = np.arange(n)
+    is_kept = kept_idx == index
+    set_offsets, set_values = _load_sets(parts)
+    sim = np.empty(n, dtype=np.float64)
+    _similarity_to(set_offsets, set_values, kept_idx, sim)
+    same_exact = np.all(exact == exact[kept_idx], axis=1) if n else np.zeros(0, bool)
+    size = np.bincount(kept_idx, minlength=n)[kept_idx] if n else np.zeros(0, np.int64)
+    reason = np.where(is_kept, np.where(size > 1, "original", "unique"),
+                      np.where(same_exact, "exact", "near"))
+    sim = np.where(~is_kept & same_exact, 1.0, sim)
+    table = pa.table({
+        "id": meta.column("id"),
+        "cluster": pa.array(ids[kept_idx] if n else [], pa.string()),
+        "kept": pa.array(is_kept),
+        "reason": pa.array(reason, pa.string()),
+        "similarity": pa.array(np.round(sim, 6)),
+        "cluster_size": pa.array(size.astype(np.int64)),
+    })
+    with atomic_path(os.path.join(cfg.output, CLUSTERS_FILE)) as tmp:
+        pq.write_table(table, tmp)
+    work.mark_done("keep", {})
+    return table
+
+
+def _stage_write(cfg: DedupConfig, work: _Work, clusters: pa.Table, input_format: str | None) -> str | None:
+    kept_rows = np.flatnonzero(clusters.column("kept").to_numpy(zero_copy_only=False))
+    spec = InputSpec(paths=list(cfg.inputs), id_field=cfg.id_field, text_field=cfg.text_field,
+                     on_error="skip" if cfg.on_error == "skip" else "fail", batch_size=cfg.batch_size)
+    out_path = kept_output_path(cfg)
+    if out_path is None:
+        return None
+    keep_mask = np.zeros(len(clusters), dtype=bool)
+    keep_mask[kept_rows] = True
+    position = 0
+    with open_writer(out_path, text_field=cfg.text_field, id_field=cfg.id_field) as writer:
+        for batch in read_batches(spec, ErrorLog()):
+            n = batch.num_rows
+            mask = pa.array(keep_mask[position:position + n])
+            position += n
+            selected = batch.filter(mask)
+            if cfg.repair and selected.num_rows:
+                idx = selected.schema.get_field_index(TEXT)
+                selected = selected.set_column(idx, TEXT, repaired_texts(selected.column(TEXT)))
+            if selected.num_rows:
+                writer.write(selected)
+    work.mark_done("write", {"path": out_path})
+    return out_path
+
+
+def kept_output_path(cfg: DedupConfig) -> str | None:
+    """Where the kept documents go: OUT/kept.<input's extension>, or OUT/kept/ for a folder of .txt."""
+    if not cfg.write_kept:
+        return None
+    first = cfg.inputs[0]
+    if first == "-":
+        return os.path.join(cfg.output, "kept.jsonl")
+    fmt = detect_format(first)
+    if fmt == "txtdir":
+        return os.path.join(cfg.output, "kept")
+    if fmt == "txt":
+        return os.path.join(cfg.output, "kept.txt")
+    _, compression = split_compression(first)
+    suffix = {"gzip": ".gz", "zstd": ".zst"}.get(compression or "", "")
+    return os.path.join(cfg.output, "kept.parquet" if fmt == "parquet" else "kept.jsonl" + suffix)
+
+
+def run_dedup(cfg: DedupConfig) -> tuple[pa.Table, DedupStats]:
+    """Run (or resume) the dedup pipeline; returns the clusters table and the run's statistics."""
+    os.makedirs(cfg.output, exist_ok=True)
+    work = _Work(cfg)
+    stats = DedupStats()
+    stats.bands, stats.rows = cfg.band_rows
+    errors = ErrorLog()
+    clusters: pa.Table | None = None
+
+    def run_stage(name: str, fn: Callable[[], object]) -> object:
+        st = StageStats(name)
+        t0 = time.perf_counter()
+        if cfg.resume and work.done(name) is not None and name != "keep":
+            st.resumed = True
+            result = None
+        else:
+            result = fn()
+        st.seconds = round(time.perf_counter() - t0, 3)
+        st.peak_rss_mb = round(peak_rss_mb(), 1)
+        stats.stages.append(st)
+        return result
+
+    run_stage("sketch", lambda: _stage_sketch(cfg, work, stats, errors))
+    if errors.count:
+        errors.write(os.path.join(cfg.output, "errors.jsonl"))
+    run_stage("cluster", lambda: _stage_cluster(cfg, work, stats))
+    clusters = run_stage("keep", lambda: _stage_keep(cfg, work, stats))  # type: ignore[assignment]
+    assert clusters is not None
+    run_stage("write", lambda: _stage_write(cfg, work, clusters, None))
+
+    sketch_info = work.done("sketch") or {}
+    cluster_info = work.done("cluster") or {}
+    reasons = clusters.column("reason").to_numpy(zero_copy_only=False)
+    stats.documents = clusters.num_rows
+    stats.exact_duplicates = int(np.sum(reasons == "exact"))
+    stats.near_duplicates = int(np.sum(reasons == "near"))
+    stats.kept = int(np.sum(clusters.column("kept").to_numpy(zero_copy_only=False)))
+    stats.clusters = int(np.sum(reasons == "original"))
+    stats.skipped_records = int(sketch_info.get("skipped", 0))
+    stats.input_bytes = int(sketch_info.get("bytes", 0))
+    stats.candidates = int(cluster_info.get("candidates", 0))
+    stats.verified = int(cluster_info.get("verified", 0))
+    _write_json(os.path.join(cfg.output, STATS_FILE), {"job": "dedup", "engine": "local",
+                                                         "settings": settings_dict(cfg),
+                                                         "stats": stats.to_dict()})
+    if not cfg.keep_work:
+        shutil.rmtree(work.root, ignore_errors=True)
+    return clusters, stats
+
+
+def settings_dict(cfg: DedupConfig) -> dict:
+    """The settings as recorded in stats.json (and shown by the report)."""
+    d = {k: v for k, v in cfg.__dict__.items() if k not in ("extra", "progress")}
+    d["bands"], d["rows"] = cfg.band_rows
+    return d
