@@ -143,7 +143,8 @@ def repair(text: str, min_chars: int = DEFAULT_MIN_CHARS, units: Iterable[str] =
             return False
         rest = (spans[kept[0]][0], spans[kept[-1]][1])
         twin = check(" ".join([keys[a] for a in kept]), rest)
-        if twin is not None and twin != rest:  # twin == rest: the key was remembered by this very unit
+        # a twin inside this very unit (e.g. the rest of a paragraph equals one of its own lines) is no repeat
+        if twin is not None and twin[1] <= spans[a0][0]:
             drop(a0, a1, twin, kind)
             return True
         return False

@@ -1,0 +1,167 @@
+"""The repair kernel: the seed, windowed layouts, short units, explain spans, and properties."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from semel.repair import DEFAULT_MIN_CHARS, repair
+from semel.text.normalize import normalize_unit
+from semel.text.segment import sentence_spans
+
+SEED = Path(__file__).parent / "data" / "seed_windows_it.txt"
+
+
+def test_seed_gives_its_paragraphs_once_in_order() -> None:
+    text = SEED.read_text(encoding="utf-8")
+    # expected paragraphs derived independently: unique non-blank lines, in order of first appearance
+    expected = list(dict.fromkeys(line.strip() for line in text.splitlines() if line.strip()))
+    assert len(expected) == 15
+    out = repair(text).text
+    assert out.rstrip("\n").split("\n\n") == expected
+    assert repair(out).text == out
+    assert not repair(out).removed
+
+
+def test_glued_running_text() -> None:
+    s = [f"This is sentence number {w} of the story." for w in ("one", "two", "three", "four")]
+    text = " ".join([s[0], s[1], s[1], s[2], s[2], s[3]])
+    assert repair(text).text == " ".join(s)
+
+
+def test_line_windows_glued_on_lines() -> None:
+    p = [f"Paragraph {w} has quite a few words in it. Paragraph {w} has a second sentence too."
+         for w in "ABCDE"]
+    text = "\n".join(f"{a} {b}" for a, b in zip(p, p[1:], strict=False)) + "\n"
+    r = repair(text)
+    assert r.text == f"{p[0]} {p[1]}\n" + "\n".join(p[2:]) + "\n"
+
+
+def test_short_units_survive() -> None:
+    text = ("A long enough first paragraph of text.\n\n* * *\n\n"
+            "Another long paragraph here, different.\n\n* * *\n")
+    assert repair(text).text == text
+    # with min_chars=1 the second separator goes
+    assert repair(text, min_chars=1).text.count("* * *") == 1
+
+
+def test_normalised_comparison_keeps_first_form() -> None:
+    text = "L\u2019operazione è stata un successo totale.\nL'OPERAZIONE è  stata un successo totale.\n"
+    r = repair(text)
+    assert r.text == "L\u2019operazione è stata un successo totale.\n"
+    (span,) = r.removed
+    assert text[span.start:span.end] == "L'OPERAZIONE è  stata un successo totale."
+    assert text[span.kept_start:span.kept_end] == "L\u2019operazione è stata un successo totale."
+    assert span.kind == "line"
+    assert r.stats.chars_removed == len(text) - len(r.text)
+
+
+def test_repeated_paragraph_and_gaps() -> None:
+    a, b, c = ("Alpha paragraph that is long enough.", "Beta paragraph that is long enough.",
+               "Gamma paragraph that is long enough.")
+    text = f"{a}\n\n{b}\n\n\n{a}\n\n{c}"
+    r = repair(text)
+    assert r.text == f"{a}\n\n{b}\n\n\n{c}"
+    assert [s.kind for s in r.removed] == ["paragraph"]
+    assert r.stats.removed_paragraphs == 1
+
+
+def test_units_option() -> None:
+    s = "Sentence one is right here. Sentence one is right here."
+    assert repair(s, units=("line",), min_chars=10).text == s
+    assert repair(s, units=("sentence",), min_chars=10).text == "Sentence one is right here."
+    with pytest.raises(ValueError):
+        repair(s, units=("word",))
+
+
+def test_cjk_repeated_sentence() -> None:
+    a = "今天天气很好我们一起去公园散步吧朋友们都会来的。"
+    b = "明天可能会下雨所以我们今天必须出发去那个地方。"
+    assert repair(a + b + a, min_chars=10).text == a + b
+
+
+def test_nothing_repeated_is_identical() -> None:
+    text = "\ufeff  Odd   spacing\r\n\r\n\tand tabs.  \n\n\n trailing  \n  "
+    r = repair(text, min_chars=1)
+    assert r.text is text and not r.removed
+
+
+# ---- properties -------------------------------------------------------------------------------------
+
+WORDS = ["alpha", "beta", "gamma", "delta", "omega", "rosso", "verde", "blau", "grün", "chat", "perro",
+         "casa", "haus", "maison", "tree", "river", "stone", "light", "night", "città"]
+
+
+@st.composite
+def sentence_pool(draw: st.DrawFn, n_min: int = 1, n_max: int = 12) -> list[str]:
+    """Distinct sentences, each long enough to be compared and ending with a period."""
+    n = draw(st.integers(n_min, n_max))
+    out: list[str] = []
+    for i in range(n):
+        ws = draw(st.lists(st.sampled_from(WORDS), min_size=6, max_size=10))
+        out.append(f"S{i} " + " ".join(ws) + ".")  # the index makes them distinct
+    return out
+
+
+@st.composite
+def document(draw: st.DrawFn) -> tuple[str, list[str]]:
+    """A document made of sentences from a pool (repeats allowed) and random whitespace layout."""
+    pool = draw(sentence_pool())
+    seq = draw(st.lists(st.sampled_from(pool), min_size=1, max_size=25))
+    seps = draw(st.lists(st.sampled_from([" ", "  ", "\n", "\n\n", "\n \n", "\r\n", "\n\n\n"]),
+                         min_size=len(seq), max_size=len(seq)))
+    lead = draw(st.sampled_from(["", " ", "\n", "\n\n"]))
+    text = lead + "".join(s + sep for s, sep in zip(seq, seps, strict=True))
+    return text, seq
+
+
+def kept_sentences(text: str) -> list[str]:
+    return [line[s:e] for line in text.split("\n") for s, e in sentence_spans(line)]
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(document())
+def test_properties(doc: tuple[str, list[str]]) -> None:
+    text, seq = doc
+    r = repair(text)
+    out = kept_sentences(r.text)
+    # each sentence appears once, in order of first appearance; none occurring once is lost
+    assert out == list(dict.fromkeys(seq))
+    # idempotent
+    assert repair(r.text).text == r.text
+    # repetition-free documents come back unchanged
+    if len(set(seq)) == len(seq):
+        assert r.text == text
+    # explain spans point at equal units
+    for span in r.removed:
+        assert normalize_unit(text[span.start:span.end]) == normalize_unit(
+            text[span.kept_start:span.kept_end]) or span.kind != "sentence"
+        assert span.kept_end <= span.start
+
+
+@settings(max_examples=100, deadline=None)
+@given(sentence_pool(3, 10), st.integers(2, 4), st.sampled_from(["lines", "glued", "running"]),
+       st.booleans(), st.integers(1, 3))
+def test_windows_repair_to_originals(pool: list[str], k: int, layout: str, ramp: bool, per_para: int) -> None:
+    paras = [" ".join(pool[i:i + per_para]) for i in range(0, len(pool), per_para)]
+    n = len(paras)
+    windows = [paras[max(0, i - k + 1):i + 1] for i in range(n)] if ramp else [
+        paras[i:i + k] for i in range(max(1, n - k + 1))]
+    if ramp:
+        windows += [paras[i:] for i in range(n - k + 1, n)]  # the tail, like the seed
+    if layout == "lines":  # a window per block, its paragraphs on lines (the seed's layout)
+        text = "\n\n".join("\n".join(w) for w in windows) + "\n"
+    elif layout == "glued":  # a window per line, paragraphs glued into running text
+        text = "\n".join(" ".join(w) for w in windows)
+    else:  # everything on one line
+        text = " ".join(" ".join(w) for w in windows)
+    out = repair(text).text
+    assert kept_sentences(out) == pool
+    if layout == "lines" and ramp:
+        assert out.rstrip("\n").split("\n\n") == paras
+
+
+def test_default_min_chars_is_documented() -> None:
+    assert 20 <= DEFAULT_MIN_CHARS <= 30
