@@ -3,4 +3,6 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+from semel.api import RepairResult, RepairSummary, repair, repair_document, repair_file  # noqa: E402
+
+__all__ = ["__version__", "RepairResult", "RepairSummary", "repair", "repair_document", "repair_file"]

@@ -4,7 +4,25 @@ from __future__ import annotations
 from typing import Any
 
 from semel.config import DedupConfig
+from semel.jobs.repair import RepairSummary, repair_file
+from semel.repair import DEFAULT_MIN_CHARS, UNITS, RepairResult, Span
+from semel.repair import repair as repair_document
 from semel.result import DedupResult
+
+__all__ = ["DEFAULT_MIN_CHARS", "RepairResult", "RepairSummary", "Span", "dedup", "repair", "repair_document",
+           "repair_file"]
+
+
+def repair(text: str, *, min_chars: int = DEFAULT_MIN_CHARS, units: tuple[str, ...] = UNITS) -> str:
+    """The text with repeated paragraphs, lines and sentences removed (first occurrences kept).
+
+    >>> semel.repair("This line was scraped twice over.\\nThis line was scraped twice over.\\n")
+    'This line was scraped twice over.\\n'
+
+    `semel.repair_document(text)` gives the full result (removed spans, counts); `semel.repair_file`
+    repairs a collection (see `semel repair --help`).
+    """
+    return repair_document(text, min_chars=min_chars, units=units).text
 
 
 def dedup(inputs: DedupConfig | str | list[str], output: str | None = None, *, engine: str = "local",

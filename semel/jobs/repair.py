@@ -102,7 +102,7 @@ def explain_printer(stream: IO[str], width: int = 60) -> ExplainFn:
     return explain
 
 
-def repair_document(text: str, *, min_chars: int = DEFAULT_MIN_CHARS, units: Sequence[str] = UNITS,
+def repair_one(text: str, *, min_chars: int = DEFAULT_MIN_CHARS, units: Sequence[str] = UNITS,
                     drop_above: bool = False, with_stats: bool = True
                     ) -> tuple[RepairResult, dict[str, float] | None, list[str]]:
     """Repair one document; its Gopher statistics (of the input); the rules it fails if `drop_above`."""
@@ -174,7 +174,7 @@ def _repair_batch(batch: pa.RecordBatch, summary: RepairSummary, dropped: list[d
             text = ""
         n_bytes = len(text.encode("utf-8")) if not text.isascii() else len(text)
         summary.bytes_in += n_bytes
-        result, stats, failed = repair_document(text, min_chars=min_chars, units=units,
+        result, stats, failed = repair_one(text, min_chars=min_chars, units=units,
                                                 drop_above=drop_above, with_stats=with_stats)
         if failed:
             summary.dropped += 1

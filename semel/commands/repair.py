@@ -1,0 +1,116 @@
+"""`semel repair`: remove repeated paragraphs, lines and sentences inside each document."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from semel.errors import InputError, SemelError
+from semel.jobs.repair import explain_printer, repair_one, repair_file
+from semel.repair import DEFAULT_MIN_CHARS
+
+EPILOG = f"""\
+what counts as repeated:
+  whole paragraphs, lines, and sentences inside a line (overlapping chunks glued into running text,
+  "S1 S2 S2 S3 S3 S4"). Units are compared after Unicode NFKC, folding typographic quotes, apostrophes
+  and dashes, collapsing whitespace and folding case; the first occurrence is kept as it was written.
+  Units shorter than --min-chars (default {DEFAULT_MIN_CHARS}) are never removed, so "* * *" separators and
+  short refrains survive. A document with nothing repeated comes back byte for byte.
+
+what it writes (collections):
+  OUTPUT              the documents, every input field passed through, plus repair_removed_chars,
+                      repair_removed (spans: start, end, kept_start, kept_end, kind) and repair_stats
+                      (Gopher repetition statistics of the input) for JSONL and Parquet
+  OUTPUT.dropped.jsonl  documents dropped by --drop-above: id, reason (e.g. gopher:dup_para_frac)
+  OUTPUT.errors.jsonl   records skipped with --on-error skip: file, line, reason
+
+examples:
+  semel repair article.txt                      # repaired text on stdout
+  cat article.txt | semel repair -              # the same from stdin
+  semel repair article.txt --explain            # also list removed spans (on stderr)
+  semel repair corpus.jsonl.zst -o repaired.jsonl.zst
+  semel repair part-*.parquet -o repaired.parquet --text-field content --drop-above
+  semel repair docs/ -o repaired/               # a folder of .txt files
+"""
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "repair", help="remove repeated paragraphs, lines and sentences inside documents",
+        description="Remove text repeated inside a document (whole paragraphs or lines, and sentences "
+        "repeated by overlapping scraper windows), keeping each first occurrence. One .txt file or '-' "
+        "without -o: the repaired text goes to stdout. A collection (JSONL, .gz/.zst, Parquet, a folder "
+        "of .txt) with -o: every document is repaired and written with what was removed.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("inputs", nargs="+", metavar="INPUT",
+                   help="a .txt file, '-' for stdin, or JSONL (.gz/.zst), Parquet, folders of .txt")
+    p.add_argument("-o", "--output", metavar="OUTPUT",
+                   help="output file or folder; its extension picks the format (default: stdout)")
+    p.add_argument("--id-field", default="id", help="field holding the document id (default: id)")
+    p.add_argument("--text-field", default="text", help="field holding the text (default: text)")
+    p.add_argument("--min-chars", type=int, default=DEFAULT_MIN_CHARS,
+                   help=f"leave units shorter than this (normalised) alone (default: {DEFAULT_MIN_CHARS})")
+    p.add_argument("--units", default="paragraph,line,sentence",
+                   help="levels to compare, comma-separated (default: paragraph,line,sentence)")
+    p.add_argument("--drop-above", action="store_true",
+                   help="drop (instead of repairing) documents above any Gopher repetition threshold "
+                   "(Rae et al. 2021); they are listed with the failed rule in OUTPUT.dropped.jsonl")
+    p.add_argument("--explain", action="store_true",
+                   help="print each removed span with offsets and where its first occurrence is "
+                   "(on stdout with -o, else on stderr)")
+    p.add_argument("--on-error", choices=("fail", "skip"), default="fail",
+                   help="bad records: fail with file:line (default) or skip, count and list them")
+    p.add_argument("--batch-size", type=int, default=8192, help="documents per batch (default: 8192)")
+    p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
+    p.set_defaults(func=run, progress=None)
+
+
+def _read_text(path: str) -> str:
+    try:
+        data = sys.stdin.buffer.read() if path == "-" else open(path, "rb").read()
+    except OSError as exc:
+        raise InputError(exc.strerror or str(exc), path) from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise InputError(f"not UTF-8 text (byte {exc.start})", "<stdin>" if path == "-" else path,
+                         line) from None
+
+
+def _is_single_text(inputs: list[str]) -> bool:
+    if len(inputs) != 1:
+        return False
+    path = inputs[0]
+    return path == "-" or path.lower().endswith(".txt")
+
+
+def run(args: argparse.Namespace) -> int:
+    units = tuple(u.strip() for u in args.units.split(",") if u.strip())
+    if args.min_chars < 0:
+        raise SemelError("--min-chars must be 0 or more")
+    if args.output is None and _is_single_text(args.inputs):
+        text = _read_text(args.inputs[0])
+        try:
+            result, _, failed = repair_one(text, min_chars=args.min_chars, units=units,
+                                                drop_above=args.drop_above, with_stats=False)
+        except ValueError as exc:
+            raise SemelError(str(exc)) from None
+        if failed:
+            print(f"semel repair: dropped ({', '.join('gopher:' + f for f in failed)})", file=sys.stderr)
+            return 0
+        if args.explain:
+            explain_printer(sys.stderr)(args.inputs[0], text, result)
+        sys.stdout.write(result.text)
+        sys.stdout.flush()
+        return 0
+    output = args.output or "-"
+    explain = explain_printer(sys.stdout if output != "-" else sys.stderr) if args.explain else None
+    try:
+        summary = repair_file(args.inputs, output, id_field=args.id_field, text_field=args.text_field,
+                              min_chars=args.min_chars, units=units, drop_above=args.drop_above,
+                              on_error=args.on_error, explain=explain, batch_size=args.batch_size,
+                              progress=args.progress)
+    except ValueError as exc:
+        raise SemelError(str(exc)) from None
+    print(summary.format(), file=sys.stderr)
+    return 0
