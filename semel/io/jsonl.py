@@ -22,7 +22,7 @@ from semel.io.errors_log import ErrorLog
 from semel.io.formats import open_input, read_chunk
 from semel.io.spec import CHANGED, ID, LINE, RAW, ROW, SOURCE, TEXT
 
-BLOCK = 8 << 20
+BLOCK = 16 << 20
 _JSON_KIND = {int: "a number", float: "a number", bool: "a boolean", list: "a list", dict: "an object",
               type(None): "null"}
 
@@ -81,16 +81,15 @@ def _raw_array(block: bytes, ends: np.ndarray) -> pa.Array:
     return pa.Array.from_buffers(pa.large_binary(), len(ends), buffers)
 
 
-def _fast(block: bytes, raw: pa.Array, nonblank: int, st: _State) -> tuple[pa.Array, pa.Array] | None:
+def _fast(block: bytes, longest: int, nonblank: int, st: _State) -> tuple[pa.Array, pa.Array] | None:
     """(ids or None-filled, texts) via Arrow's JSON parser, or None when the block needs the exact path."""
     try:
         pa.Array.from_buffers(pa.large_binary(), 1, [None, pa.py_buffer(np.array([0, len(block)], np.int64)),
                                                      pa.py_buffer(block)]).cast(pa.large_string())
     except pa.ArrowInvalid:
         return None
-    longest = int(pc.max(pc.binary_length(raw)).as_py() or 0)
     for id_type in (st.id_type, pa.int64()) if st.id_type == pa.string() else (st.id_type, pa.string()):
-        fields = [(st.text_field, pa.string())]
+        fields = [(st.text_field, pa.large_string())]
         if st.id_field != st.text_field:
             fields.insert(0, (st.id_field, id_type))
         try:
@@ -184,13 +183,12 @@ def read_jsonl(path: str, spec: Any, errors: ErrorLog | None, row0: int, stream:
             blank = (lengths == 1) | ((lengths == 2) & (buf[starts] == 13))
             raw_all = _raw_array(block, ends)
             nonblank = int(len(ends) - blank.sum())
-            fast = _fast(block, raw_all, nonblank, st) if nonblank else None
+            fast = _fast(block, int(lengths.max()), nonblank, st) if nonblank else None
             if fast is not None:
                 ids, text = fast
                 keep = ~blank
                 line_nos = (np.arange(len(ends), dtype=np.int64) + line0)[keep]
                 raw = raw_all if nonblank == len(ends) else raw_all.filter(pa.array(keep))
-                text = text.cast(pa.large_string())
             else:
                 id_list, texts, lines, raws = _exact(block, starts, ends, line0, st)
                 ids = pa.array(id_list, pa.string())
