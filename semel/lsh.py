@@ -92,17 +92,23 @@ def join_band(keys: np.ndarray, docs: np.ndarray, parent: np.ndarray, offsets: n
 
 
 @nb.njit(nogil=True, cache=True)
-def sorted_sets(offsets: np.ndarray, hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each document's shingle hashes as a sorted set of 32-bit values (collision odds ~ 2^-32 a pair)."""
-    n = offsets.shape[0] - 1
-    out = np.empty(hashes.shape[0], dtype=np.uint32)
-    out_off = np.zeros(n + 1, dtype=np.int64)
+def _sort_unique_segments(offsets: np.ndarray, values: np.ndarray, out_off: np.ndarray) -> int:
+    """Sort each segment of `values` in place and compact away repeats; returns the used length."""
     pos = 0
-    for d in range(n):
-        s = np.sort((hashes[offsets[d]:offsets[d + 1]] >> np.uint64(32)).astype(np.uint32))
-        for i in range(s.shape[0]):
-            if i == 0 or s[i] != s[i - 1]:
-                out[pos] = s[i]
+    for d in range(offsets.shape[0] - 1):
+        seg = values[offsets[d]:offsets[d + 1]]
+        seg.sort()
+        for i in range(seg.shape[0]):
+            if i == 0 or seg[i] != seg[i - 1]:
+                values[pos] = seg[i]
                 pos += 1
         out_off[d + 1] = pos
-    return out_off, out[:pos].copy()
+    return pos
+
+
+def sorted_sets(offsets: np.ndarray, hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each document's shingle hashes as a sorted set of 32-bit values (collision odds ~ 2^-32 a pair)."""
+    values = (hashes >> np.uint64(32)).astype(np.uint32)
+    out_off = np.zeros(len(offsets), dtype=np.int64)
+    used = _sort_unique_segments(offsets, values, out_off)
+    return out_off, values[:used].copy()

@@ -18,6 +18,7 @@ import json
 import os
 import resource
 import shutil
+import signal
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -25,6 +26,7 @@ from dataclasses import dataclass, field
 
 import numba as nb
 import numpy as np
+import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -34,6 +36,7 @@ from semel.config import DedupConfig
 from semel.errors import SemelError
 from semel.io import (
     ID,
+    RAW,
     ROW,
     TEXT,
     ErrorLog,
@@ -87,6 +90,13 @@ class DedupStats:
         return d
 
 
+def _fault_point(where: str) -> None:
+    """Fault injection for the resume tests: SEMEL_KILL_AT=<stage> or sketch:<batch> SIGKILLs the run
+    right after that point, exactly as an out-of-memory killer or a pre-empted node would."""
+    if os.environ.get("SEMEL_KILL_AT") == where:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
 def _save_npy(directory: str, name: str, array: np.ndarray) -> None:
     np.save(os.path.join(directory, name + ".npy"), array, allow_pickle=False)
 
@@ -136,15 +146,25 @@ def _keep_values(batch: pa.RecordBatch, cfg: DedupConfig, lengths: np.ndarray) -
     if cfg.keep == "longest":
         return lengths.astype(np.float64)
     name = cfg.keep_field
-    if name not in batch.schema.names:
-        raise SemelError(f"--keep field:{name}: no field {name!r} in the input "
-                         f"(fields: {', '.join(n for n in batch.schema.names if not n.startswith('__'))})")
-    col = batch.column(name)
-    try:
-        values = pc.cast(col, pa.float64()).to_numpy(zero_copy_only=False)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-        raise SemelError(f"--keep field:{name}: field is not numeric ({col.type})") from exc
-    return np.nan_to_num(values, nan=-np.inf)
+    assert name is not None
+    if name in batch.schema.names:
+        col = batch.column(name)
+        try:
+            values = pc.cast(col, pa.float64()).to_numpy(zero_copy_only=False)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+            raise SemelError(f"--keep field:{name}: field is not numeric ({col.type})") from exc
+    elif RAW in batch.schema.names:  # JSONL keeps other fields in the raw line
+        values = np.array([_number(orjson.loads(raw).get(name)) for raw in batch.column(RAW).to_pylist()],
+                          dtype=np.float64)
+    else:
+        raise SemelError(f"--keep field:{name}: no field {name!r} in the input")
+    return np.nan_to_num(values, nan=-np.inf)  # documents without a value are kept last
+
+
+def _number(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return float("nan")
+    return float(value)
 
 
 def _texts_for_sketch(batch: pa.RecordBatch, cfg: DedupConfig) -> pa.Array:
@@ -190,6 +210,7 @@ def _stage_sketch(cfg: DedupConfig, work: _Work, stats: DedupStats, errors: Erro
         })
         pq.write_table(meta, os.path.join(tmp, "meta.parquet"))
         os.rename(tmp, part)
+        _fault_point(f"sketch:{index}")
         return index, batch.num_rows, int(pc.sum(pc.binary_length(batch.column(TEXT))).as_py() or 0)
 
     batches = read_batches(spec, errors)
@@ -381,6 +402,7 @@ def run_dedup(cfg: DedupConfig) -> tuple[pa.Table, DedupStats]:
             result = None
         else:
             result = fn()
+        _fault_point(name)
         st.seconds = round(time.perf_counter() - t0, 3)
         st.peak_rss_mb = round(peak_rss_mb(), 1)
         stats.stages.append(st)

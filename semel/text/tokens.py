@@ -146,6 +146,9 @@ def _doc_tokens(data: np.ndarray, start: int, end: int, out: np.ndarray, ascii_c
             continue  # combining marks never split a word
         cls = char_class(cp)
         if cls == WORD:
+            if cp == 0xDF or cp == 0x1E9E:  # ß and ẞ case-fold to "ss", as "STRASSE" is "straße"
+                h = (h ^ np.uint64(0x73)) * _FNV_PRIME
+                cp = 0x73
             h = (h ^ np.uint64(fold_case(cp))) * _FNV_PRIME
             in_word = True
             continue
