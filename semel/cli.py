@@ -46,7 +46,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"semel: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("semel: interrupted; outputs were not written (rerun with --resume where supported)", file=sys.stderr)
+        print("semel: interrupted; outputs were not written (rerun with --resume where supported)",
+              file=sys.stderr)
         return 130
     except BrokenPipeError:
         return 0

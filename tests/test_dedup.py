@@ -95,7 +95,8 @@ def test_resume_after_sigkill_is_byte_identical(corpus, tmp_path, kill_at: str) 
     clean = str(tmp_path / "clean")
     semel.dedup(path, clean, batch_size=40)
     out = str(tmp_path / "killed")
-    cmd = [sys.executable, "-m", "semel.cli", "dedup", path, "-o", out, "--batch-size", "40", "--workers", "1",
+    cmd = [sys.executable, "-m", "semel.cli", "dedup", path, "-o", out, "--batch-size", "40",
+           "--workers", "1",
            "-q"]
     env = dict(os.environ, SEMEL_KILL_AT=kill_at)
     proc = subprocess.run(cmd, env=env, capture_output=True)

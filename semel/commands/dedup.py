@@ -32,7 +32,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "happened to every document.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("inputs", nargs="+", metavar="INPUT",
-                   help="JSONL (.gz/.zst), Parquet, a .txt file or a folder of .txt; several form one collection")
+                   help="JSONL (.gz/.zst), Parquet, a .txt file or a folder of .txt; "
+                   "several form one collection")
     p.add_argument("-o", "--output", required=True, metavar="OUT", help="output folder")
     p.add_argument("--id-field", default="id", help="field holding the document id (default: id)")
     p.add_argument("--text-field", default="text", help="field holding the text (default: text)")
