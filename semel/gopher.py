@@ -108,6 +108,8 @@ def ngram_stats(tokens: list[str]) -> dict[str, float]:
                 break
             h = h[:m] * _MUL + r[n - 1:]
             _, inv, counts = np.unique(h, return_inverse=True, return_counts=True)
+            if counts.max() < 2:
+                break  # no n-gram repeats, so no longer one does either
             per_pos = counts[inv]
             if n in TOP_N:
                 top = int(counts.max())

@@ -5,7 +5,7 @@ import argparse
 import sys
 
 from semel.errors import InputError, SemelError
-from semel.jobs.repair import explain_printer, repair_one, repair_file
+from semel.jobs.repair import explain_printer, repair_file, repair_one
 from semel.repair import DEFAULT_MIN_CHARS
 
 EPILOG = f"""\

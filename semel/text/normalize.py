@@ -15,6 +15,7 @@ Levels:
 """
 from __future__ import annotations
 
+import re
 import unicodedata
 from typing import Literal
 
@@ -32,6 +33,9 @@ _FOLD = str.maketrans(
 )
 
 
+_FOLD_CHARS = re.compile("[" + "".join(chr(c) for c in _FOLD) + "]")
+
+
 def normalize_unit(s: str) -> str:
     """The comparison key of a unit at the ``"standard"`` level (see the module docstring).
 
@@ -41,7 +45,9 @@ def normalize_unit(s: str) -> str:
         return " ".join(s.translate(_FOLD).lower().split()) if "`" in s else " ".join(s.lower().split())
     if not unicodedata.is_normalized("NFKC", s):
         s = unicodedata.normalize("NFKC", s)
-    return " ".join(s.translate(_FOLD).casefold().split())
+    if _FOLD_CHARS.search(s) is not None:  # str.translate is slow on non-ASCII text: only when needed
+        s = s.translate(_FOLD)
+    return " ".join(s.casefold().split())
 
 
 def collapse_whitespace(s: str) -> str:

@@ -45,33 +45,31 @@ _OPENERS = "\"'“‘«„‚([{¿¡"
 _CLOSERS = "\"'”’»)\\]}"
 # A Latin-style terminal run followed by whitespace, or a CJK terminal run (no whitespace needed).
 _BOUNDARY = re.compile(
-    rf"(?P<latin>[.!?…]+)[{_CLOSERS}]*(?=\s)|[。！？｡]+[{_CLOSERS}」』】〕）〉》]*"
+    rf"(?:(?P<latin>[.!?…]+)[{_CLOSERS}]*|[。！？｡]+[{_CLOSERS}」』】〕）〉》]*)(?P<gap>\s*)"
 )
-_WS = re.compile(r"\s*")
 _DOTTED = re.compile(r"(?:[^\W\d_]{1,4}\.)+[^\W\d_]{1,4}")
-_INITIAL = re.compile(r"[^\W\d_]")
-_SMALL_NUMBER = re.compile(r"\d{1,2}")
 
 
 def _ends_sentence(text: str, m: re.Match[str], start: int, next_char: str) -> bool:
     """Whether a Latin terminal run `m` (inside a sentence that began at `start`) ends the sentence."""
     if next_char.islower():
         return False  # "ecc. e poi", "z.B. das": a new sentence does not start in lower case
-    run = m.group("latin")
-    if run != "." or m.end() != m.end("latin"):
+    if m.end("latin") - m.start("latin") != 1 or m.group("latin") != "." or m.end("latin") != m.start("gap"):
         return True  # "!", "?", "...", or '."' with a closing quote
     dot = m.start("latin")
-    i = dot
-    while i > start and not text[i - 1].isspace():
-        i -= 1
-    word = text[i:dot].lstrip(_OPENERS)
+    words = text[max(start, text.rfind(" ", start, dot) + 1):dot].split()
+    if not words:
+        return True
+    word = words[-1].lstrip(_OPENERS)
     if not word:
         return True
+    if len(word) == 1 and word.isalpha():
+        return False  # an initial: "J. R. R. Tolkien", "M. Dupont"
+    if word.isdigit():
+        return len(word) > 2  # "am 3. Oktober", "1. Introduction"; "in 1999. Then" splits
     if word.casefold() in ABBREVIATIONS:
         return False
-    if _INITIAL.fullmatch(word) or _DOTTED.fullmatch(word) or _SMALL_NUMBER.fullmatch(word):
-        return False
-    return True
+    return not ("." in word and _DOTTED.fullmatch(word))
 
 
 def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
@@ -81,7 +79,8 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
     """
     if end is None:
         end = len(text)
-    start = _WS.match(text, start, end).end()
+    while start < end and text[start].isspace():
+        start += 1
     while end > start and text[end - 1].isspace():
         end -= 1
     if start >= end:
@@ -89,14 +88,12 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
     spans: list[tuple[int, int]] = []
     s = start
     for m in _BOUNDARY.finditer(text, start, end):
-        b = m.end()
-        if b >= end:
-            break
-        nxt = _WS.match(text, b, end).end()
+        b, nxt = m.start("gap"), m.end()
         if nxt >= end:
             break
-        if m.group("latin") is not None and not _ends_sentence(text, m, s, text[nxt]):
-            continue
+        if m.start("latin") >= 0:
+            if b == nxt or not _ends_sentence(text, m, s, text[nxt]):
+                continue
         spans.append((s, b))
         s = nxt
     spans.append((s, end))
