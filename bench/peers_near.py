@@ -214,13 +214,13 @@ def run_datatrove(
     stages: list[tuple[str, list[Any], int]] = [
         (
             "signature",
-            [reader(), MinhashDedupSignature(str(mh / "sigs"), cfg, language=Languages.italian)],
+            [reader(), MinhashDedupSignature(str(mh / "sigs"), config=cfg, language=Languages.italian)],
             n,
         ),
-        ("buckets", [MinhashDedupBuckets(str(mh / "sigs"), str(mh / "buckets"), cfg)], b),
+        ("buckets", [MinhashDedupBuckets(str(mh / "sigs"), str(mh / "buckets"), config=cfg)], b),
         (
             "cluster",
-            [MinhashDedupCluster(str(mh / "buckets"), str(mh / "remove"), cfg, save_cluster_id=True)],
+            [MinhashDedupCluster(str(mh / "buckets"), str(mh / "remove"), config=cfg, save_cluster_id=True)],
             1,
         ),
         (

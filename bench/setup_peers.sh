@@ -4,8 +4,9 @@
 #   bash bench/setup_peers.sh                 # -> /work/peers/venv (override: SEMEL_PEERS_VENV=/path)
 #
 # Peer venv (Python 3.11, separate from semel's .venv): rensa, datasketch, datatrove (+ spacy, orjson, nltk,
-# xxhash that its MinHash dedup and GopherRepetitionFilter import), pyarrow, psutil, text-dedup 0.4.1 deps +
-# its wheel (--no-deps --ignore-requires-python). dolma, if it installs, goes to its own venv
+# xxhash, tokenizers that its MinHash dedup and GopherRepetitionFilter import), pyarrow, psutil, text-dedup 0.4.1 deps +
+# its wheel (--no-deps --ignore-requires-python). xxhash is held < 4: 4.x refuses str input, and datatrove
+# 0.10.1 hashes str shingles with it ("TypeError: Strings must be encoded before hashing"). dolma, if it installs, goes to its own venv
 # ${SEMEL_PEERS_VENV_DOLMA:-/work/peers/venv-dolma}.
 #
 # text-dedup 0.4.1 uses PEP 695 `type X = ...` statements (config/io/input_configs.py, output_configs.py,
@@ -25,8 +26,8 @@ echo "== peer venv: $VENV"
 [ -x "$VENV/bin/python" ] || "$PY311" -m venv "$VENV"
 PIP=("$VENV/bin/python" -m pip install -q)
 "${PIP[@]}" -U pip wheel
-"${PIP[@]}" rensa datasketch "datatrove" spacy orjson nltk xxhash pyarrow psutil
-"${PIP[@]}" "${TD_DEPS[@]}"
+"${PIP[@]}" rensa datasketch datatrove spacy orjson nltk "xxhash<4" tokenizers pyarrow psutil
+"${PIP[@]}" "${TD_DEPS[@]/xxhash/xxhash<4}"
 "${PIP[@]}" --no-deps --ignore-requires-python text-dedup==0.4.1
 if "$VENV/bin/python" -c "import text_dedup.minhash" 2>/dev/null; then
   echo "text-dedup imports under $("$VENV/bin/python" -V)"
