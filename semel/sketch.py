@@ -23,6 +23,8 @@ class Sketch:
     bands: np.ndarray        # uint64[bands, n]: LSH band keys (band-major, so one band reads contiguously)
     set_offsets: np.ndarray  # int64[n + 1]
     set_values: np.ndarray   # uint32[...]: sorted shingle set of each document
+    seq_offsets: np.ndarray  # int64[n + 1]: shingle positions of each document, in text order
+    ranks: np.ndarray        # uint32[...]: per position, the index of its shingle in the document's set
     lengths: np.ndarray      # int64[n]: characters... in UTF-8 bytes, for --keep longest
 
 
@@ -32,9 +34,9 @@ def sketch_batch(texts: pa.Array | pa.ChunkedArray, ngram: int, num_perm: int, b
     offsets, hashes, exact = shingle_hashes(texts, ngram)
     sig = signatures(offsets, hashes, num_perm)
     keys = band_keys(sig, bands, rows)
-    set_offsets, set_values = sorted_sets(offsets, hashes)
+    set_offsets, set_values, ranks = sorted_sets(offsets, hashes)
     if isinstance(texts, pa.ChunkedArray):
         texts = texts.combine_chunks()
     lengths = np.asarray(pa.compute.binary_length(texts.fill_null("")).to_numpy(zero_copy_only=False),
                          dtype=np.int64)
-    return Sketch(exact, np.ascontiguousarray(keys.T), set_offsets, set_values, lengths)
+    return Sketch(exact, np.ascontiguousarray(keys.T), set_offsets, set_values, offsets, ranks, lengths)

@@ -48,6 +48,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--containment", type=float, default=None,
                    help="also call a pair duplicate when the smaller shingle set is contained in the larger "
                    "at this share (catches truncated copies; off by default, see README)")
+    p.add_argument("--max-gap", type=int, default=15,
+                   help="copy-shape test: the longest run of shingles one document may have that the other "
+                   "lacks, on the better-covered side (default: 15; -1 turns the test off)")
+    p.add_argument("--max-trailing", type=float, default=0.45,
+                   help="copy-shape test: the share of the longer document allowed missing at its end, "
+                   "e.g. a truncated copy (default: 0.45)")
     p.add_argument("--keep", default="first",
                    help="which document of a cluster to keep: first (input order, default), longest, "
                    "or field:NAME (highest numeric value); ties go to the smallest id")
@@ -79,7 +85,8 @@ def run(args: argparse.Namespace) -> int:
     cfg = DedupConfig(
         inputs=args.inputs, output=args.output, id_field=args.id_field, text_field=args.text_field,
         threshold=args.threshold, ngram=args.ngram, num_perm=args.num_perm, bands=args.bands, rows=args.rows,
-        containment=args.containment, keep=args.keep, exact=args.exact, near=args.near, repair=args.repair,
+        containment=args.containment, max_gap=args.max_gap, max_trailing=args.max_trailing, keep=args.keep,
+        exact=args.exact, near=args.near, repair=args.repair,
         workers=args.workers, batch_size=args.batch_size, on_error=args.on_error, work_dir=args.work_dir,
         resume=args.resume, keep_work=args.keep_work, write_kept=args.write_kept, progress=args.progress)
     result = dedup(cfg, engine=args.engine, master=args.master, conf=args.conf)

@@ -200,7 +200,7 @@ def _stage_sketch(cfg: DedupConfig, work: _Work, stats: DedupStats, errors: Erro
         sk = sketch_batch(texts, cfg.ngram, cfg.num_perm, bands, rows)
         tmp = part + ".tmp"
         os.makedirs(tmp)
-        for name in ("exact", "bands", "set_offsets", "set_values"):
+        for name in ("exact", "bands", "set_offsets", "set_values", "seq_offsets", "ranks"):
             _save_npy(tmp, name, getattr(sk, name))
         meta = pa.table({
             "id": batch.column(ID),
@@ -246,12 +246,14 @@ def _part_dirs(work: _Work) -> list[str]:
                   and not p.endswith(".tmp"))
 
 
-def _load_sets(parts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+def _load_sets(parts: list[str], kind: str = "set") -> tuple[np.ndarray, np.ndarray]:
+    """Concatenate the per-part ragged arrays: kind "set" (sorted shingle sets) or "seq" (ranks)."""
+    values_name = "set_values" if kind == "set" else "ranks"
     offs, vals, base = [np.zeros(1, dtype=np.int64)], [], 0
     for p in parts:
-        o = np.load(os.path.join(p, "set_offsets.npy"))
-        v = np.load(os.path.join(p, "set_values.npy"))
-        offs.append(o[1:] + base)
+        o = np.load(os.path.join(p, f"{kind}_offsets.npy"))
+        v = np.load(os.path.join(p, f"{values_name}.npy"))
+        offs.append(o[1:] - o[0] + base)
         vals.append(v)
         base += len(v)
     return np.concatenate(offs), (np.concatenate(vals) if vals else np.zeros(0, np.uint32))
@@ -288,14 +290,15 @@ def _stage_cluster(cfg: DedupConfig, work: _Work, stats: DedupStats) -> None:
     counters = np.zeros(3, dtype=np.int64)
     if cfg.near and n:
         set_offsets, set_values = _load_sets(parts)
+        seq_offsets, ranks = _load_sets(parts, "seq")
         reps = np.flatnonzero(is_rep & (np.diff(set_offsets) > 0)).astype(np.int64)
         bands, rows = cfg.band_rows
-        containment = 2.0 if cfg.containment is None else cfg.containment
+        rule = cfg.rule()
         bar = progress(total=bands, desc="lsh", unit="band", enabled=cfg.progress)
         for b in range(bands):
             keys = np.ascontiguousarray(_load_band(parts, b)[reps])
-            join_band(keys, reps, parent, set_offsets, set_values, cfg.threshold, containment,
-                      cfg.min_containment_shingles, cfg.max_bucket, cfg.bucket_window, counters)
+            join_band(keys, reps, parent, set_offsets, set_values, seq_offsets, ranks, rule, cfg.max_bucket,
+                      cfg.bucket_window, counters)
             bar.update(1)
         bar.close()
     labels = roots(parent)
