@@ -7,6 +7,10 @@ true duplicates in it still end up in one component.
 
 A pair whose documents are already in the same component is skipped: verifying it could not change the
 components, so skipping saves most of the verification work without changing the result.
+
+Verification works on each document's shingle sequence (32-bit values in text order) with a scratch hash
+table, so nothing is sorted ahead of time: a pair costs O(|a| + |b|), and the same pass tells where in
+each document the shared shingles are, which the copy-shape test needs.
 """
 from __future__ import annotations
 
@@ -16,62 +20,96 @@ import numpy as np
 from semel.cluster import find, union
 
 
-@nb.njit(nogil=True, cache=True)
-def intersection_size(a: np.ndarray, b: np.ndarray) -> int:
-    """|a ∩ b| for two sorted arrays of distinct values."""
-    i = j = n = 0
-    la, lb = a.shape[0], b.shape[0]
-    while i < la and j < lb:
-        x, y = a[i], b[j]
-        if x == y:
-            n += 1
-            i += 1
-            j += 1
-        elif x < y:
-            i += 1
-        else:
-            j += 1
-    return n
+class Scratch:
+    """Reusable buffers for verifying pairs: two open-addressing tables stamped per pair (so they are
+    never cleared) and a per-position flag for the second document."""
+
+    def __init__(self, longest: int) -> None:
+        size = 1 << max(4, int(2 * max(longest, 1) - 1).bit_length())
+        self.a_keys = np.zeros(size, dtype=np.uint32)
+        self.a_stamp = np.zeros(size, dtype=np.int64)
+        self.a_flag = np.zeros(size, dtype=np.uint8)
+        self.b_keys = np.zeros(size, dtype=np.uint32)
+        self.b_stamp = np.zeros(size, dtype=np.int64)
+        self.shared_b = np.zeros(max(longest, 1), dtype=np.bool_)
+        self.counter = np.zeros(1, dtype=np.int64)
+
+    def arrays(self) -> tuple[np.ndarray, ...]:
+        """The buffers in the order the kernels take them."""
+        return (self.a_keys, self.a_stamp, self.a_flag, self.b_keys, self.b_stamp, self.shared_b,
+                self.counter)
+
+
+def longest_document(offsets: np.ndarray) -> int:
+    """The most shingles any one document has (sizes the scratch buffers)."""
+    return int(np.max(np.diff(offsets))) if len(offsets) > 1 else 0
+
+
+@nb.njit(inline="always", cache=True)
+def _insert(keys: np.ndarray, stamp: np.ndarray, gen: int, v: np.uint32) -> tuple[int, bool]:
+    mask = keys.shape[0] - 1
+    i = int(v) & mask
+    while stamp[i] == gen:
+        if keys[i] == v:
+            return i, False
+        i = (i + 1) & mask
+    keys[i] = v
+    stamp[i] = gen
+    return i, True
+
+
+@nb.njit(inline="always", cache=True)
+def _find(keys: np.ndarray, stamp: np.ndarray, gen: int, v: np.uint32) -> int:
+    mask = keys.shape[0] - 1
+    i = int(v) & mask
+    while stamp[i] == gen:
+        if keys[i] == v:
+            return i
+        i = (i + 1) & mask
+    return -1
 
 
 @nb.njit(nogil=True, cache=True)
-def similarity(offsets: np.ndarray, values: np.ndarray, a: int, b: int) -> tuple[float, float]:
-    """(Jaccard, containment of the smaller set) of the shingle sets of documents a and b."""
-    sa = values[offsets[a]:offsets[a + 1]]
-    sb = values[offsets[b]:offsets[b + 1]]
-    la, lb = sa.shape[0], sb.shape[0]
-    if la == 0 or lb == 0:
-        return 0.0, 0.0
-    inter = intersection_size(sa, sb)
-    return inter / (la + lb - inter), inter / min(la, lb)
+def overlap(sa: np.ndarray, sb: np.ndarray, a_keys: np.ndarray, a_stamp: np.ndarray, a_flag: np.ndarray,
+            b_keys: np.ndarray, b_stamp: np.ndarray, shared_b: np.ndarray, counter: np.ndarray
+            ) -> tuple[int, int, int, int]:
+    """(distinct values in a, distinct in b, distinct in both, generation) of two shingle sequences.
+
+    Leaves table A holding a's values under the returned generation (a_flag 1 = also in b), and
+    shared_b[p] = whether b's value at position p occurs in a.
+    """
+    counter[0] += 1
+    gen = counter[0]
+    na = 0
+    for v in sa:
+        i, new = _insert(a_keys, a_stamp, gen, v)
+        if new:
+            a_flag[i] = 0
+            na += 1
+    nb_ = 0
+    both = 0
+    for p in range(sb.shape[0]):
+        v = sb[p]
+        _, new = _insert(b_keys, b_stamp, gen, v)
+        i = _find(a_keys, a_stamp, gen, v)
+        shared_b[p] = i >= 0
+        if new:
+            nb_ += 1
+            if i >= 0:
+                a_flag[i] = 1
+                both += 1
+    return na, nb_, both, gen
 
 
 @nb.njit(nogil=True, cache=True)
-def _mark_shared(sa: np.ndarray, sb: np.ndarray, in_a: np.ndarray, in_b: np.ndarray) -> None:
-    """in_a[i] = sa[i] is in sb, in_b[j] = sb[j] is in sa (both sets sorted)."""
-    in_a[:sa.shape[0]] = False
-    in_b[:sb.shape[0]] = False
-    i = j = 0
-    while i < sa.shape[0] and j < sb.shape[0]:
-        if sa[i] == sb[j]:
-            in_a[i] = True
-            in_b[j] = True
-            i += 1
-            j += 1
-        elif sa[i] < sb[j]:
-            i += 1
-        else:
-            j += 1
-
-
-@nb.njit(nogil=True, cache=True)
-def _gaps(ranks: np.ndarray, shared: np.ndarray) -> tuple[int, int, int]:
-    """(leading, longest interior, trailing) runs of positions whose shingle the other document lacks."""
+def _gaps_a(sa: np.ndarray, a_keys: np.ndarray, a_stamp: np.ndarray, a_flag: np.ndarray, gen: int
+            ) -> tuple[int, int, int]:
+    """(leading, longest interior, trailing) runs of a's positions whose shingle b lacks."""
     lead = -1
     run = 0
     interior = 0
-    for p in range(ranks.shape[0]):
-        if shared[ranks[p]]:
+    for v in sa:
+        if a_flag[_find(a_keys, a_stamp, gen, v)] == 1:
             if lead < 0:
                 lead = run
             elif run > interior:
@@ -79,15 +117,29 @@ def _gaps(ranks: np.ndarray, shared: np.ndarray) -> tuple[int, int, int]:
             run = 0
         else:
             run += 1
-    if lead < 0:
-        return run, 0, run
-    return lead, interior, run
+    return (run, 0, run) if lead < 0 else (lead, interior, run)
 
 
 @nb.njit(nogil=True, cache=True)
-def copy_shape_ok(set_offsets: np.ndarray, values: np.ndarray, seq_offsets: np.ndarray, ranks: np.ndarray,
-                  a: int, b: int, max_gap: int, max_trailing: float, scratch_a: np.ndarray,
-                  scratch_b: np.ndarray) -> bool:
+def _gaps_b(shared_b: np.ndarray, n: int) -> tuple[int, int, int]:
+    lead = -1
+    run = 0
+    interior = 0
+    for p in range(n):
+        if shared_b[p]:
+            if lead < 0:
+                lead = run
+            elif run > interior:
+                interior = run
+            run = 0
+        else:
+            run += 1
+    return (run, 0, run) if lead < 0 else (lead, interior, run)
+
+
+@nb.njit(nogil=True, cache=True)
+def copy_shape_ok(gaps_a: tuple[int, int, int], gaps_b: tuple[int, int, int], len_a: int, len_b: int,
+                  max_gap: int, max_trailing: float) -> bool:
     """Is the overlap of a and b shaped like a copy rather than shared passages?
 
     A copy, however edited, covers one document (the copy) everywhere but for short runs (edits, a short
@@ -95,53 +147,70 @@ def copy_shape_ok(set_offsets: np.ndarray, values: np.ndarray, seq_offsets: np.n
     but little in front. Two different articles that share a paragraph or two instead leave long runs
     uncovered on both sides, or put new text in front of the shared part.
     """
-    sa = values[set_offsets[a]:set_offsets[a + 1]]
-    sb = values[set_offsets[b]:set_offsets[b + 1]]
-    _mark_shared(sa, sb, scratch_a, scratch_b)
-    ra = ranks[seq_offsets[a]:seq_offsets[a + 1]]
-    rb = ranks[seq_offsets[b]:seq_offsets[b + 1]]
-    la, ia, ta = _gaps(ra, scratch_a)
-    lb, ib, tb = _gaps(rb, scratch_b)
+    la, ia, ta = gaps_a
+    lb, ib, tb = gaps_b
     if min(max(la, ia, ta), max(lb, ib, tb)) > max_gap:
         return False
-    if ra.shape[0] >= rb.shape[0]:
-        lead, trail, n = la, ta, ra.shape[0]
+    if len_a >= len_b:
+        lead, trail, n = la, ta, len_a
     else:
-        lead, trail, n = lb, tb, rb.shape[0]
+        lead, trail, n = lb, tb, len_b
     return lead <= max(max_gap, 0.1 * n) and trail <= max(max_gap, max_trailing * n)
 
 
 @nb.njit(nogil=True, cache=True)
-def is_duplicate(set_offsets: np.ndarray, values: np.ndarray, seq_offsets: np.ndarray, ranks: np.ndarray,
-                 a: int, b: int, rule: np.ndarray, scratch_a: np.ndarray, scratch_b: np.ndarray) -> bool:
-    """The verification rule, `rule` = [threshold, containment, min_shingles, max_gap, max_trailing]:
-    Jaccard >= threshold (or, with containment <= 1, the smaller set of at least min_shingles shingles
-    contained in the larger at >= containment), and, with max_gap >= 0, an overlap shaped like a copy."""
-    j, c = similarity(set_offsets, values, a, b)
-    ok = j >= rule[0]
+def verify(offsets: np.ndarray, seq: np.ndarray, a: int, b: int, rule: np.ndarray, a_keys: np.ndarray,
+           a_stamp: np.ndarray, a_flag: np.ndarray, b_keys: np.ndarray, b_stamp: np.ndarray,
+           shared_b: np.ndarray, counter: np.ndarray) -> tuple[bool, float]:
+    """(is a duplicate pair, Jaccard) under `rule` = [threshold, containment, min_shingles, max_gap,
+    max_trailing]: Jaccard of the shingle sets >= threshold (or, with containment <= 1, the smaller set
+    of at least min_shingles contained in the larger at >= containment), and, with max_gap >= 0, an
+    overlap shaped like a copy (`copy_shape_ok`)."""
+    sa = seq[offsets[a]:offsets[a + 1]]
+    sb = seq[offsets[b]:offsets[b + 1]]
+    if sa.shape[0] == 0 or sb.shape[0] == 0:
+        return False, 0.0
+    na, nb_, both, gen = overlap(sa, sb, a_keys, a_stamp, a_flag, b_keys, b_stamp, shared_b, counter)
+    jaccard = both / (na + nb_ - both)
+    ok = jaccard >= rule[0]
     if not ok and rule[1] <= 1.0:
-        small = min(set_offsets[a + 1] - set_offsets[a], set_offsets[b + 1] - set_offsets[b])
-        ok = small >= rule[2] and c >= rule[1]
-    if ok and rule[3] >= 0 and j < 1.0:
-        ok = copy_shape_ok(set_offsets, values, seq_offsets, ranks, a, b, int(rule[3]), rule[4],
-                           scratch_a, scratch_b)
-    return ok
+        small = min(na, nb_)
+        ok = small >= rule[2] and both / small >= rule[1]
+    if ok and rule[3] >= 0 and jaccard < 1.0:
+        ok = copy_shape_ok(_gaps_a(sa, a_keys, a_stamp, a_flag, gen), _gaps_b(shared_b, sb.shape[0]),
+                           sa.shape[0], sb.shape[0], int(rule[3]), rule[4])
+    return ok, jaccard
 
 
 @nb.njit(nogil=True, cache=True)
-def join_band(keys: np.ndarray, docs: np.ndarray, parent: np.ndarray, set_offsets: np.ndarray,
-              values: np.ndarray, seq_offsets: np.ndarray, ranks: np.ndarray, rule: np.ndarray,
-              max_bucket: int, window: int, stats: np.ndarray) -> None:
+def jaccard_to(offsets: np.ndarray, seq: np.ndarray, kept: np.ndarray, a_keys: np.ndarray,
+               a_stamp: np.ndarray, a_flag: np.ndarray, b_keys: np.ndarray, b_stamp: np.ndarray,
+               shared_b: np.ndarray, counter: np.ndarray, out: np.ndarray) -> None:
+    """out[i] = Jaccard of document i's shingle set with that of kept[i] (1.0 for itself)."""
+    for i in range(kept.shape[0]):
+        k = kept[i]
+        if k == i:
+            out[i] = 1.0
+            continue
+        sa = seq[offsets[i]:offsets[i + 1]]
+        sb = seq[offsets[k]:offsets[k + 1]]
+        if sa.shape[0] == 0 or sb.shape[0] == 0:
+            out[i] = 1.0 if sa.shape[0] == sb.shape[0] else 0.0
+            continue
+        na, nb_, both, _ = overlap(sa, sb, a_keys, a_stamp, a_flag, b_keys, b_stamp, shared_b, counter)
+        out[i] = both / (na + nb_ - both)
+
+
+@nb.njit(nogil=True, cache=True)
+def join_band(keys: np.ndarray, docs: np.ndarray, parent: np.ndarray, offsets: np.ndarray, seq: np.ndarray,
+              rule: np.ndarray, max_bucket: int, window: int, a_keys: np.ndarray, a_stamp: np.ndarray,
+              a_flag: np.ndarray, b_keys: np.ndarray, b_stamp: np.ndarray, shared_b: np.ndarray,
+              counter: np.ndarray, stats: np.ndarray) -> None:
     """Verify the candidate pairs of one band and join the duplicates in `parent`.
 
-    `keys[i]` is the band key of document `docs[i]`; `rule` as in `is_duplicate`.
+    `keys[i]` is the band key of document `docs[i]`; `rule` as in `verify`.
     stats: [candidates, verified, joined].
     """
-    longest = 1
-    for d in range(set_offsets.shape[0] - 1):
-        longest = max(longest, set_offsets[d + 1] - set_offsets[d])
-    scratch_a = np.empty(longest, dtype=np.bool_)
-    scratch_b = np.empty(longest, dtype=np.bool_)
     order = np.argsort(keys, kind="mergesort")
     n = order.shape[0]
     i = 0
@@ -161,41 +230,15 @@ def join_band(keys: np.ndarray, docs: np.ndarray, parent: np.ndarray, set_offset
                     if find(parent, a) == find(parent, b):
                         continue
                     stats[1] += 1
-                    if is_duplicate(set_offsets, values, seq_offsets, ranks, a, b, rule, scratch_a,
-                                    scratch_b):
+                    ok, _ = verify(offsets, seq, a, b, rule, a_keys, a_stamp, a_flag, b_keys, b_stamp,
+                                   shared_b, counter)
+                    if ok:
                         union(parent, a, b)
                         stats[2] += 1
         i = j
 
 
-@nb.njit(nogil=True, cache=True)
-def _sort_unique_segments(offsets: np.ndarray, keys: np.ndarray, values: np.ndarray, ranks: np.ndarray,
-                          out_off: np.ndarray) -> int:
-    """Per document: its distinct keys sorted into `values` (compacted), and for every position the
-    index of its key within the document's sorted set in `ranks`. Returns the used length of values."""
-    pos = 0
-    for d in range(offsets.shape[0] - 1):
-        start = offsets[d]
-        seg = keys[start:offsets[d + 1]]
-        order = np.argsort(seg)
-        base = pos
-        for i in range(order.shape[0]):
-            v = seg[order[i]]
-            if i == 0 or v != values[pos - 1]:
-                values[pos] = v
-                pos += 1
-            ranks[start + order[i]] = pos - 1 - base
-        out_off[d + 1] = pos
-    return pos
-
-
-def sorted_sets(offsets: np.ndarray, hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Each document's shingles as a sorted set of 32-bit values (collision odds ~ 2^-32 a pair), and
-    `ranks`: for each shingle position (in text order, aligned with `offsets`), the index of its value
-    within its document's set, which lets verification see *where* two documents overlap."""
-    keys = (hashes >> np.uint64(32)).astype(np.uint32)
-    values = np.empty_like(keys)
-    ranks = np.empty(len(keys), dtype=np.uint32)
-    out_off = np.zeros(len(offsets), dtype=np.int64)
-    used = _sort_unique_segments(offsets, keys, values, ranks, out_off)
-    return out_off, values[:used].copy(), ranks
+def shingle_sequences(hashes: np.ndarray) -> np.ndarray:
+    """The 32-bit values verification compares (collision odds ~ 2^-32 a pair of shingles): the top
+    32 bits of each shingle hash."""
+    return (hashes >> np.uint64(32)).astype(np.uint32)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from semel.lsh import sorted_sets
+from semel.lsh import shingle_sequences
 from semel.minhash import band_keys, signatures
 from semel.text.tokens import shingle_hashes
 
@@ -21,10 +21,8 @@ class Sketch:
 
     exact: np.ndarray        # uint64[n, 2]: 128-bit hash of the token stream
     bands: np.ndarray        # uint64[bands, n]: LSH band keys (band-major, so one band reads contiguously)
-    set_offsets: np.ndarray  # int64[n + 1]
-    set_values: np.ndarray   # uint32[...]: sorted shingle set of each document
-    seq_offsets: np.ndarray  # int64[n + 1]: shingle positions of each document, in text order
-    ranks: np.ndarray        # uint32[...]: per position, the index of its shingle in the document's set
+    seq_offsets: np.ndarray  # int64[n + 1]
+    seq: np.ndarray          # uint32[...]: each document's shingles in text order (32-bit values)
     lengths: np.ndarray      # int64[n]: characters... in UTF-8 bytes, for --keep longest
 
 
@@ -34,9 +32,8 @@ def sketch_batch(texts: pa.Array | pa.ChunkedArray, ngram: int, num_perm: int, b
     offsets, hashes, exact = shingle_hashes(texts, ngram)
     sig = signatures(offsets, hashes, num_perm)
     keys = band_keys(sig, bands, rows)
-    set_offsets, set_values, ranks = sorted_sets(offsets, hashes)
     if isinstance(texts, pa.ChunkedArray):
         texts = texts.combine_chunks()
     lengths = np.asarray(pa.compute.binary_length(texts.fill_null("")).to_numpy(zero_copy_only=False),
                          dtype=np.int64)
-    return Sketch(exact, np.ascontiguousarray(keys.T), set_offsets, set_values, offsets, ranks, lengths)
+    return Sketch(exact, np.ascontiguousarray(keys.T), offsets, shingle_sequences(hashes), lengths)

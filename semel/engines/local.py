@@ -24,7 +24,6 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-import numba as nb
 import numpy as np
 import orjson
 import pyarrow as pa
@@ -46,7 +45,7 @@ from semel.io import (
     read_batches,
 )
 from semel.io.formats import detect_format, split_compression
-from semel.lsh import join_band, similarity
+from semel.lsh import Scratch, jaccard_to, join_band, longest_document
 from semel.progress import progress
 from semel.sketch import sketch_batch
 
@@ -200,7 +199,7 @@ def _stage_sketch(cfg: DedupConfig, work: _Work, stats: DedupStats, errors: Erro
         sk = sketch_batch(texts, cfg.ngram, cfg.num_perm, bands, rows)
         tmp = part + ".tmp"
         os.makedirs(tmp)
-        for name in ("exact", "bands", "set_offsets", "set_values", "seq_offsets", "ranks"):
+        for name in ("exact", "bands", "seq_offsets", "seq"):
             _save_npy(tmp, name, getattr(sk, name))
         meta = pa.table({
             "id": batch.column(ID),
@@ -246,13 +245,12 @@ def _part_dirs(work: _Work) -> list[str]:
                   and not p.endswith(".tmp"))
 
 
-def _load_sets(parts: list[str], kind: str = "set") -> tuple[np.ndarray, np.ndarray]:
-    """Concatenate the per-part ragged arrays: kind "set" (sorted shingle sets) or "seq" (ranks)."""
-    values_name = "set_values" if kind == "set" else "ranks"
+def _load_sequences(parts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """All documents' shingle sequences, concatenated across parts: (offsets, values)."""
     offs, vals, base = [np.zeros(1, dtype=np.int64)], [], 0
     for p in parts:
-        o = np.load(os.path.join(p, f"{kind}_offsets.npy"))
-        v = np.load(os.path.join(p, f"{values_name}.npy"))
+        o = np.load(os.path.join(p, "seq_offsets.npy"))
+        v = np.load(os.path.join(p, "seq.npy"))
         offs.append(o[1:] - o[0] + base)
         vals.append(v)
         base += len(v)
@@ -261,12 +259,6 @@ def _load_sets(parts: list[str], kind: str = "set") -> tuple[np.ndarray, np.ndar
 
 def _load_band(parts: list[str], band: int) -> np.ndarray:
     return np.concatenate([np.load(os.path.join(p, "bands.npy"), mmap_mode="r")[band] for p in parts])
-
-
-@nb.njit(nogil=True, cache=True)
-def _similarity_to(offsets: np.ndarray, values: np.ndarray, kept: np.ndarray, out: np.ndarray) -> None:
-    for i in range(kept.shape[0]):
-        out[i] = 1.0 if kept[i] == i else similarity(offsets, values, i, kept[i])[0]
 
 
 def _stage_cluster(cfg: DedupConfig, work: _Work, stats: DedupStats) -> None:
@@ -289,16 +281,16 @@ def _stage_cluster(cfg: DedupConfig, work: _Work, stats: DedupStats) -> None:
         is_rep = np.ones(n, dtype=bool)
     counters = np.zeros(3, dtype=np.int64)
     if cfg.near and n:
-        set_offsets, set_values = _load_sets(parts)
-        seq_offsets, ranks = _load_sets(parts, "seq")
-        reps = np.flatnonzero(is_rep & (np.diff(set_offsets) > 0)).astype(np.int64)
+        offsets, seq = _load_sequences(parts)
+        scratch = Scratch(longest_document(offsets)).arrays()
+        reps = np.flatnonzero(is_rep & (np.diff(offsets) > 0)).astype(np.int64)
         bands, rows = cfg.band_rows
         rule = cfg.rule()
         bar = progress(total=bands, desc="lsh", unit="band", enabled=cfg.progress)
         for b in range(bands):
             keys = np.ascontiguousarray(_load_band(parts, b)[reps])
-            join_band(keys, reps, parent, set_offsets, set_values, seq_offsets, ranks, rule, cfg.max_bucket,
-                      cfg.bucket_window, counters)
+            join_band(keys, reps, parent, offsets, seq, rule, cfg.max_bucket, cfg.bucket_window, *scratch,
+                      counters)
             bar.update(1)
         bar.close()
     labels = roots(parent)
@@ -324,9 +316,9 @@ def _stage_keep(cfg: DedupConfig, work: _Work, stats: DedupStats) -> pa.Table:
     n = len(kept_idx)
     index = np.arange(n)
     is_kept = kept_idx == index
-    set_offsets, set_values = _load_sets(parts)
+    offsets, seq = _load_sequences(parts)
     sim = np.empty(n, dtype=np.float64)
-    _similarity_to(set_offsets, set_values, kept_idx, sim)
+    jaccard_to(offsets, seq, kept_idx, *Scratch(longest_document(offsets)).arrays(), sim)
     same_exact = np.all(exact == exact[kept_idx], axis=1) if n else np.zeros(0, bool)
     size = np.bincount(kept_idx, minlength=n)[kept_idx] if n else np.zeros(0, np.int64)
     reason = np.where(is_kept, np.where(size > 1, "original", "unique"),
