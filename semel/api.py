@@ -1,13 +1,15 @@
 """The Python face of semel: one call per job, mirroring the command line."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from semel.config import DedupConfig
 from semel.jobs.repair import RepairSummary, repair_file
 from semel.repair import DEFAULT_MIN_CHARS, UNITS, RepairResult, Span
 from semel.repair import repair as repair_document
-from semel.result import DedupResult
+
+if TYPE_CHECKING:  # dedup's modules load numba: imported when dedup() is first called
+    from semel.config import DedupConfig
+    from semel.result import DedupResult
 
 __all__ = ["DEFAULT_MIN_CHARS", "RepairResult", "RepairSummary", "Span", "dedup", "repair", "repair_document",
            "repair_file"]
@@ -33,6 +35,9 @@ def dedup(inputs: DedupConfig | str | list[str], output: str | None = None, *, e
     >>> result = semel.dedup("corpus.jsonl", "out/", threshold=0.3)   # doctest: +SKIP
     >>> result.clusters.to_pandas()                                   # doctest: +SKIP
     """
+    from semel.config import DedupConfig
+    from semel.result import DedupResult
+
     if isinstance(inputs, DedupConfig):
         cfg = inputs
     else:

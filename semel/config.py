@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from semel.errors import SemelError
-from semel.minhash import optimal_params
+from semel.params import optimal_params
 
 
 @dataclass

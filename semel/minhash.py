@@ -11,7 +11,6 @@ O(shingles x num_perm), which is what lets semel afford many bands.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numba as nb
 import numpy as np
@@ -88,48 +87,3 @@ def band_keys(sig: np.ndarray, bands: int, rows: int) -> np.ndarray:
 def estimate_jaccard(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Share of agreeing bins, row by row: an unbiased estimate of the Jaccard similarity."""
     return np.mean(a == b, axis=-1)
-
-
-def candidate_probability(s: float | np.ndarray, bands: int, rows: int) -> float | np.ndarray:
-    """The LSH S-curve: probability that two documents of Jaccard `s` share at least one band."""
-    return 1.0 - (1.0 - np.power(s, rows)) ** bands
-
-
-def _trapezoid(ys: np.ndarray, xs: np.ndarray) -> float:
-    return float(np.sum((ys[1:] + ys[:-1]) * np.diff(xs)) / 2.0)
-
-
-@dataclass(frozen=True)
-class LshParams:
-    """Bands x rows and what they cost: the areas under the S-curve on the wrong side of the threshold."""
-
-    bands: int
-    rows: int
-    false_positive_area: float
-    false_negative_area: float
-
-
-def optimal_params(threshold: float, num_perm: int, fp_weight: float = 0.5, fn_weight: float = 0.5,
-                   ) -> LshParams:
-    """Bands x rows (bands * rows <= num_perm) minimising the weighted areas where the S-curve is wrong.
-
-    False-positive area: integral of P(candidate) over Jaccard [0, threshold]; false-negative area:
-    integral of 1 - P(candidate) over [threshold, 1] (as in datasketch). Candidates are verified on exact
-    sets afterwards, so a false positive costs time only while a false negative loses a duplicate for
-    good: semel's default weighs false negatives more.
-    """
-    if not 0.0 < threshold < 1.0:
-        raise ValueError(f"threshold must be in (0, 1), got {threshold}")
-    low, high = np.linspace(0.0, threshold, 201), np.linspace(threshold, 1.0, 201)
-    best: LshParams | None = None
-    best_cost = math.inf
-    for rows in range(1, num_perm + 1):
-        for bands in range(1, num_perm // rows + 1):
-            fp = _trapezoid(candidate_probability(low, bands, rows), low)
-            fn = _trapezoid(1.0 - candidate_probability(high, bands, rows), high)
-            cost = fp_weight * fp + fn_weight * fn
-            if cost < best_cost - 1e-12:
-                best_cost = cost
-                best = LshParams(bands, rows, fp, fn)
-    assert best is not None
-    return best

@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from semel.minhash import band_keys, candidate_probability, estimate_jaccard, optimal_params, signatures
+from semel.minhash import band_keys, estimate_jaccard, signatures
+from semel.params import candidate_probability, optimal_params
 from semel.text.tokens import mix64
 
 

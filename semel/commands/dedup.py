@@ -4,8 +4,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-from semel.config import DedupConfig
-
 EPILOG = """\
 what it writes (OUT/):
   clusters.parquet   one row per input document: id, cluster (id of the document kept in its place),
@@ -81,6 +79,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from semel.api import dedup
+    from semel.config import DedupConfig
 
     cfg = DedupConfig(
         inputs=args.inputs, output=args.output, id_field=args.id_field, text_field=args.text_field,

@@ -6,8 +6,7 @@ import json
 
 import numpy as np
 
-from semel.config import lsh_params
-from semel.minhash import candidate_probability
+from semel.params import candidate_probability
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
