@@ -1,0 +1,421 @@
+"""Boilerplate-line kernels: hash every line (or paragraph) of a batch, count hashes once per document,
+and cut the frequent ones out.
+
+A unit's key is its token stream as `semel.text.tokens` sees it (case folded; punctuation, symbols and
+whitespace only separate tokens; spaceless scripts one token per character) with digits folded to ``0``
+by default, which is what CCNet does so that "© 2021 Gazzetta" and "© 2023 Gazzetta" count as one line.
+The key is hashed to 64 bits straight from the UTF-8 bytes; no Python string is built per line.
+
+Counting memory (`HashCounter`): a distinct line costs 12 bytes (uint64 hash + uint32 document count)
+in the merged sorted arrays, plus 8 bytes per not-yet-merged occurrence; merging briefly needs about
+three times that. Past `budget_bytes` the sorted arrays are spilled to disk in 64 hash partitions and
+merged one partition at a time at the end, so 100 million distinct lines need ~1.2 GB on disk and only
+about 1/64 of that in memory at the end. A 64-bit hash makes a false collision among 10^8 distinct lines
+a ~3·10^-4 chance over the whole collection.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+
+import numba as nb
+import numpy as np
+import pyarrow as pa
+
+from semel.text.tokens import SOLO, WORD, char_class, decode, fold_case, mix64, string_buffers
+
+_FNV_OFFSET = np.uint64(0xCBF29CE484222325)
+_FNV_PRIME = np.uint64(0x100000001B3)
+_SPACE = np.uint64(0x20)
+
+UNITS = ("line", "paragraph")
+
+
+@nb.njit(inline="always", cache=True)
+def _is_space(cp: int) -> bool:
+    return cp == 0x20 or (0x09 <= cp <= 0x0D) or cp == 0xA0 or cp == 0x3000 or (0x2000 <= cp <= 0x200A)
+
+
+@nb.njit(nogil=True, cache=True)
+def _key(data: np.ndarray, a: int, b: int, fold_digits: bool) -> tuple[np.uint64, int, int]:
+    """(hash of the normalised token stream, tokens, characters between the first and last non-space)."""
+    h = _FNV_OFFSET
+    ntok = 0
+    in_word = False
+    cp_i = 0
+    first = -1
+    last = -1
+    i = a
+    while i < b:
+        byte = data[i]
+        if byte < 0x80:
+            cp = int(byte)
+            i += 1
+        else:
+            cp, w = decode(data, i, b)
+            i += w
+        if not _is_space(cp):
+            if first < 0:
+                first = cp_i
+            last = cp_i
+        cp_i += 1
+        if 0x300 <= cp <= 0x36F:
+            continue
+        cls = char_class(cp)
+        if cls == WORD:
+            cp = fold_case(cp)
+            if fold_digits and 0x30 <= cp <= 0x39:
+                cp = 0x30
+            h = (h ^ np.uint64(cp)) * _FNV_PRIME
+            in_word = True
+            continue
+        if in_word:
+            h = (h ^ _SPACE) * _FNV_PRIME
+            ntok += 1
+            in_word = False
+        if cls == SOLO:
+            h = ((h ^ np.uint64(cp)) * _FNV_PRIME ^ _SPACE) * _FNV_PRIME
+            ntok += 1
+    if in_word:
+        ntok += 1
+    nchars = last - first + 1 if first >= 0 else 0
+    return mix64(h ^ np.uint64(ntok)), ntok, nchars
+
+
+@nb.njit(inline="always", cache=True)
+def _blank(data: np.ndarray, a: int, b: int) -> bool:
+    for i in range(a, b):
+        c = data[i]
+        if not (c == 0x20 or 0x09 <= c <= 0x0D):
+            return False
+    return True
+
+
+@nb.njit(nogil=True, cache=True)
+def _units(offsets: np.ndarray, data: np.ndarray, paragraph: bool, fold_digits: bool,
+           out_doc: np.ndarray, out_start: np.ndarray, out_end: np.ndarray, out_hash: np.ndarray,
+           out_chars: np.ndarray, out_tokens: np.ndarray) -> int:
+    n = 0
+    for d in range(offsets.shape[0] - 1):
+        s = offsets[d]
+        e = offsets[d + 1]
+        i = s
+        para_start = -1
+        content_end = -1
+        gap = False
+        while i < e:
+            j = i
+            while j < e and data[j] != 10:
+                j += 1
+            nxt = j + 1 if j < e else e
+            if not paragraph:
+                h, ntok, nch = _key(data, i, j, fold_digits)
+                out_doc[n] = d
+                out_start[n] = i
+                out_end[n] = nxt
+                out_hash[n] = h
+                out_chars[n] = nch
+                out_tokens[n] = ntok
+                n += 1
+            elif _blank(data, i, j):
+                gap = para_start >= 0
+            else:
+                if para_start >= 0 and gap:
+                    h, ntok, nch = _key(data, para_start, content_end, fold_digits)
+                    out_doc[n] = d
+                    out_start[n] = para_start
+                    out_end[n] = i
+                    out_hash[n] = h
+                    out_chars[n] = nch
+                    out_tokens[n] = ntok
+                    n += 1
+                    para_start = -1
+                if para_start < 0:
+                    para_start = i
+                content_end = j
+                gap = False
+            i = nxt
+        if paragraph and para_start >= 0:
+            h, ntok, nch = _key(data, para_start, content_end, fold_digits)
+            out_doc[n] = d
+            out_start[n] = para_start
+            out_end[n] = e
+            out_hash[n] = h
+            out_chars[n] = nch
+            out_tokens[n] = ntok
+            n += 1
+    return n
+
+
+class Units:
+    """The units of a batch, in document then text order; byte offsets index the batch's UTF-8 buffer."""
+
+    __slots__ = ("doc", "start", "end", "hash", "chars", "tokens")
+
+    def __init__(self, doc: np.ndarray, start: np.ndarray, end: np.ndarray, hash: np.ndarray,
+                 chars: np.ndarray, tokens: np.ndarray) -> None:
+        self.doc, self.start, self.end = doc, start, end
+        self.hash, self.chars, self.tokens = hash, chars, tokens
+
+    def __len__(self) -> int:
+        return int(self.doc.shape[0])
+
+    def countable(self, min_chars: int) -> np.ndarray:
+        """Units eligible for counting and removal: with at least one token and `min_chars` characters."""
+        return (self.tokens > 0) & (self.chars >= min_chars)
+
+    def per_doc_unique(self, min_chars: int) -> np.ndarray:
+        """The hashes of countable units, each counted once per document (CCNet counts documents)."""
+        mask = self.countable(min_chars)
+        doc, h = self.doc[mask], self.hash[mask]
+        if h.size == 0:
+            return h
+        order = np.lexsort((h, doc))
+        doc, h = doc[order], h[order]
+        keep = np.ones(h.size, dtype=bool)
+        keep[1:] = (doc[1:] != doc[:-1]) | (h[1:] != h[:-1])
+        return h[keep]
+
+
+def line_units(texts: pa.Array | pa.ChunkedArray, unit: str = "line", fold_digits: bool = True) -> Units:
+    """Every line (``\\n``-terminated, terminator included) or paragraph (non-blank lines up to the next
+    paragraph, blank lines after it included) of every document, with its 64-bit key."""
+    if unit not in UNITS:
+        raise ValueError(f"unit must be one of {', '.join(UNITS)}, not {unit!r}")
+    offsets, data = string_buffers(texts)
+    base = int(offsets[0])
+    cap = int(np.count_nonzero(data[base:int(offsets[-1])] == 10)) + len(offsets)
+    doc = np.empty(cap, np.int64)
+    start = np.empty(cap, np.int64)
+    end = np.empty(cap, np.int64)
+    h = np.empty(cap, np.uint64)
+    chars = np.empty(cap, np.int64)
+    tokens = np.empty(cap, np.int64)
+    n = _units(offsets, data, unit == "paragraph", fold_digits, doc, start, end, h, chars, tokens)
+    return Units(doc[:n].copy(), start[:n].copy(), end[:n].copy(), h[:n].copy(), chars[:n].copy(),
+                 tokens[:n].copy())
+
+
+@nb.njit(inline="always", cache=True)
+def _nchars(data: np.ndarray, a: int, b: int) -> int:
+    n = 0
+    for i in range(a, b):
+        if (data[i] & 0xC0) != 0x80:
+            n += 1
+    return n
+
+
+@nb.njit(inline="always", cache=True)
+def _nlines(data: np.ndarray, a: int, b: int) -> int:
+    n = 0
+    for i in range(a, b):
+        if data[i] == 10:
+            n += 1
+    if b > a and data[b - 1] != 10:
+        n += 1
+    return n
+
+
+@nb.njit(nogil=True, cache=True)
+def _remove(offsets: np.ndarray, data: np.ndarray, udoc: np.ndarray, ustart: np.ndarray, uend: np.ndarray,
+            remove: np.ndarray, out: np.ndarray, out_offsets: np.ndarray, stats: np.ndarray,
+            span_doc: np.ndarray, span_start: np.ndarray, span_end: np.ndarray) -> tuple[int, int]:
+    """Copy every document without its removed units. stats[d] = (lines removed, chars removed,
+    original lines, original chars); removed spans (merged when adjacent) in character offsets."""
+    pos = 0
+    nspans = 0
+    u = 0
+    nunits = udoc.shape[0]
+    for d in range(offsets.shape[0] - 1):
+        s = offsets[d]
+        e = offsets[d + 1]
+        out_offsets[d] = pos
+        cur = s  # bytes before `cur` are accounted for
+        chars_at_cur = 0
+        open_span = False
+        lines_removed = 0
+        chars_removed = 0
+        while u < nunits and udoc[u] == d:
+            a = ustart[u]
+            b = uend[u]
+            if remove[u]:
+                keep_n = a - cur
+                out[pos:pos + keep_n] = data[cur:a]
+                pos += keep_n
+                gap_chars = _nchars(data, cur, a)
+                chars_at_cur += gap_chars
+                nch = _nchars(data, a, b)
+                if open_span and gap_chars == 0:
+                    span_end[nspans - 1] = chars_at_cur + nch
+                else:
+                    span_doc[nspans] = d
+                    span_start[nspans] = chars_at_cur
+                    span_end[nspans] = chars_at_cur + nch
+                    nspans += 1
+                open_span = True
+                chars_at_cur += nch
+                chars_removed += nch
+                lines_removed += _nlines(data, a, b)
+                cur = b
+            u += 1
+        keep_n = e - cur
+        out[pos:pos + keep_n] = data[cur:e]
+        pos += keep_n
+        stats[d, 0] = lines_removed
+        stats[d, 1] = chars_removed
+        stats[d, 2] = _nlines(data, s, e)
+        stats[d, 3] = _nchars(data, s, e)
+    out_offsets[offsets.shape[0] - 1] = pos
+    return pos, nspans
+
+
+class Removed:
+    """A batch after removal: the new texts, per-document statistics and the removed spans."""
+
+    __slots__ = ("texts", "stats", "span_doc", "span_start", "span_end")
+
+    def __init__(self, texts: pa.Array, stats: np.ndarray, span_doc: np.ndarray, span_start: np.ndarray,
+                 span_end: np.ndarray) -> None:
+        self.texts, self.stats = texts, stats
+        self.span_doc, self.span_start, self.span_end = span_doc, span_start, span_end
+
+    def spans_column(self) -> pa.Array:
+        """list<struct<start, end>> per document: the removed spans in character offsets of the input."""
+        n = self.stats.shape[0]
+        counts = np.bincount(self.span_doc, minlength=n) if self.span_doc.size else np.zeros(n, np.int64)
+        offsets = np.zeros(n + 1, dtype=np.int32)
+        np.cumsum(counts, out=offsets[1:])
+        struct = pa.StructArray.from_arrays([pa.array(self.span_start, pa.int64()),
+                                             pa.array(self.span_end, pa.int64())], names=["start", "end"])
+        return pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), struct)
+
+
+def remove_units(texts: pa.Array | pa.ChunkedArray, units: Units, remove: np.ndarray) -> Removed:
+    """Cut the units flagged in `remove` out of their documents (bytes outside them are copied as is)."""
+    offsets, data = string_buffers(texts)
+    ndocs = len(offsets) - 1
+    out = np.empty(max(int(offsets[-1] - offsets[0]), 1), dtype=np.uint8)
+    out_offsets = np.empty(ndocs + 1, dtype=np.int64)
+    stats = np.zeros((ndocs, 4), dtype=np.int64)
+    k = int(np.count_nonzero(remove))
+    span_doc = np.empty(k, np.int64)
+    span_start = np.empty(k, np.int64)
+    span_end = np.empty(k, np.int64)
+    used, nspans = _remove(offsets, data, units.doc, units.start, units.end, remove.astype(np.bool_), out,
+                           out_offsets, stats, span_doc, span_start, span_end)
+    arr = pa.LargeStringArray.from_buffers(ndocs, pa.py_buffer(out_offsets), pa.py_buffer(out[:used]))
+    return Removed(arr, stats, span_doc[:nspans], span_start[:nspans], span_end[:nspans])
+
+
+def _merge(h: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sum the counts of equal hashes; returns sorted unique hashes and their counts."""
+    if h.size == 0:
+        return h, c
+    order = np.argsort(h, kind="stable")
+    h = h[order]
+    c = c[order]
+    starts = np.flatnonzero(np.concatenate(([True], h[1:] != h[:-1])))
+    return h[starts], np.add.reduceat(c, starts).astype(np.uint32)
+
+
+class HashCounter:
+    """Counts uint64 hashes with sorted arrays; spills to disk by hash partition past `budget_bytes`.
+
+    Memory: 12 bytes per distinct hash when merged, 8 per pending occurrence; merging is amortised (it
+    runs when the pending occurrences outnumber the merged hashes) and needs ~3x its input briefly.
+    """
+
+    PARTITIONS = 64
+
+    def __init__(self, budget_bytes: int = 1 << 30, spill_dir: str | None = None) -> None:
+        self.budget = int(budget_bytes)
+        self.spill_parent = spill_dir
+        self.spill_root: str | None = None
+        self.runs = 0
+        self.hashes = np.empty(0, np.uint64)
+        self.counts = np.empty(0, np.uint32)
+        self.pending: list[np.ndarray] = []
+        self.pending_n = 0
+        self.spilled_bytes = 0
+
+    @property
+    def memory_bytes(self) -> int:
+        return 12 * int(self.hashes.size) + 8 * self.pending_n
+
+    def add(self, hashes: np.ndarray) -> None:
+        """Count each hash in `hashes` once (pass one array per document set, already unique per document)."""
+        if hashes.size == 0:
+            return
+        self.pending.append(np.asarray(hashes, dtype=np.uint64))
+        self.pending_n += hashes.size
+        if self.pending_n >= max(self.hashes.size, 1 << 20):
+            self._compact()
+        if self.memory_bytes > self.budget:
+            self._compact()
+            if self.memory_bytes > self.budget // 3:  # merged arrays alone exceed their share: spill
+                self._spill()
+
+    def _compact(self) -> None:
+        if not self.pending:
+            return
+        new = np.concatenate(self.pending)
+        self.pending, self.pending_n = [], 0
+        h = np.concatenate((self.hashes, new))
+        c = np.concatenate((self.counts, np.ones(new.size, np.uint32)))
+        self.hashes, self.counts = _merge(h, c)
+
+    def _spill(self) -> None:
+        if self.spill_root is None:
+            self.spill_root = tempfile.mkdtemp(prefix="semel-lines-", dir=self.spill_parent)
+        bounds = np.append(np.searchsorted(self.hashes, _partition_starts(self.PARTITIONS)), self.hashes.size)
+        for p in range(self.PARTITIONS):
+            a, b = int(bounds[p]), int(bounds[p + 1])
+            if a == b:
+                continue
+            base = os.path.join(self.spill_root, f"p{p:02d}-r{self.runs:05d}")
+            np.save(base + ".h.npy", self.hashes[a:b])
+            np.save(base + ".c.npy", self.counts[a:b])
+        self.spilled_bytes += 12 * int(self.hashes.size)
+        self.runs += 1
+        self.hashes = np.empty(0, np.uint64)
+        self.counts = np.empty(0, np.uint32)
+
+    def frequent(self, min_count: int) -> tuple[np.ndarray, np.ndarray, int]:
+        """(sorted hashes counted at least `min_count` times, their counts, number of distinct hashes)."""
+        self._compact()
+        if self.spill_root is None:
+            keep = self.counts >= min_count
+            return self.hashes[keep], self.counts[keep], int(self.hashes.size)
+        self._spill()
+        out_h: list[np.ndarray] = []
+        out_c: list[np.ndarray] = []
+        distinct = 0
+        names = sorted(os.listdir(self.spill_root))
+        for p in range(self.PARTITIONS):
+            runs = [n[: -len(".h.npy")] for n in names if n.startswith(f"p{p:02d}-") and n.endswith(".h.npy")]
+            if not runs:
+                continue
+            h = np.concatenate([np.load(os.path.join(self.spill_root, r + ".h.npy")) for r in runs])
+            c = np.concatenate([np.load(os.path.join(self.spill_root, r + ".c.npy")) for r in runs])
+            h, c = _merge(h, c)
+            distinct += int(h.size)
+            keep = c >= min_count
+            out_h.append(h[keep])
+            out_c.append(c[keep])
+        self.close()
+        if not out_h:
+            return np.empty(0, np.uint64), np.empty(0, np.uint32), distinct
+        return np.concatenate(out_h), np.concatenate(out_c), distinct
+
+    def close(self) -> None:
+        """Remove the spill files."""
+        if self.spill_root is not None:
+            shutil.rmtree(self.spill_root, ignore_errors=True)
+            self.spill_root = None
+
+
+def _partition_starts(parts: int) -> np.ndarray:
+    """The first hash value of each partition (partitions split the top bits evenly)."""
+    step = (1 << 64) // parts
+    return np.array([i * step for i in range(parts)], dtype=np.uint64)
