@@ -91,7 +91,8 @@ def _stage_summary(data: ReportData) -> None:
     if stages:
         total = sum(float(s.get("seconds") or 0) for s in stages)
         peak = max(float(s.get("peak_rss_mb") or 0) for s in stages)
-        data.summary.append(("time", f"{total:,.1f} s", f"{len(stages)} stages"))
+        plural = "s" if len(stages) != 1 else ""
+        data.summary.append(("time", f"{total:,.1f} s", f"{len(stages)} stage{plural}"))
         data.summary.append(("peak memory", f"{peak:,.0f} MB", "resident set, whole process"))
 
 

@@ -1,0 +1,140 @@
+"""`semel explain` on planted copies: the rule, the cluster and the kept document it names are the truth,
+the Jaccard it shows is the run's, and the shared n-grams are real words of both documents."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+import semel
+from semel.cli import main
+from semel.jobs.repair import repair_file
+from semel.report.explain import explain
+from semel.report.runinfo import write_run_stats
+from semel.report.tokens import shingles_with_text, token_spans
+from semel.text.tokens import shingle_hashes
+from tests.corpus import make_corpus, write_jsonl
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str, list[dict], dict[str, str]]:
+    docs, truth = make_corpus(n_bases=30, seed=5)
+    root = tmp_path_factory.mktemp("explain")
+    path = str(root / "corpus.jsonl")
+    write_jsonl(path, docs)
+    out = str(root / "out")
+    semel.dedup(path, out)
+    return path, out, docs, truth
+
+
+def expected_kept(doc_id: str, docs: list[dict], truth: dict[str, str]) -> str:
+    """keep=first: the group's first document in input order."""
+    order = {d["id"]: i for i, d in enumerate(docs)}
+    return min((i for i, b in truth.items() if b == truth[doc_id]), key=order.__getitem__)
+
+
+def words(text: str) -> list[str]:
+    return [text[a:b].casefold() for a, b in token_spans(text)]
+
+
+def test_planted_copies_name_rule_cluster_and_kept_document(run) -> None:
+    _, out, docs, truth = run
+    text = {d["id"]: d["text"] for d in docs}
+    rows = {r["id"]: r for r in pq.read_table(os.path.join(out, "clusters.parquet")).to_pylist()}
+    seen = set()
+    for doc_id, base in truth.items():
+        if doc_id == base and base + "-v0" not in truth:
+            ex = explain(out, doc_id)
+            assert (ex.kept, ex.reason, ex.kept_id) == (True, "unique", doc_id)
+            seen.add("unique")
+            continue
+        kept = expected_kept(doc_id, docs, truth)
+        ex = explain(out, doc_id)
+        assert ex.kept_id == kept and ex.cluster == kept and ex.cluster_size == 5
+        if doc_id == kept:
+            assert (ex.kept, ex.reason) == (True, "original")
+            assert {m["id"] for m in ex.members} == {i for i, b in truth.items() if b == base} - {doc_id}
+            seen.add("original")
+            continue
+        assert not ex.kept
+        same_words = words(text[doc_id]) == words(text[kept])
+        assert ex.reason == ("exact" if same_words else "near"), doc_id
+        seen.add(ex.reason)
+        assert ex.exact_jaccard == pytest.approx(rows[doc_id]["similarity"], abs=1e-3)
+        assert ex.minhash_jaccard is not None and abs(ex.minhash_jaccard - ex.exact_jaccard) < 0.15
+        assert ex.num_perm == 256 and ex.shingles is not None and ex.shingles["shared"] > 0
+        assert ex.shared_shingles
+        if " " in text[doc_id]:  # word n-grams: each shared one is three words of both texts in a row
+            for gram in ex.shared_shingles:
+                g = words(gram)
+                assert len(g) == 3
+                for t in (text[doc_id], text[kept]):
+                    w = words(t)
+                    assert any(w[i:i + 3] == g for i in range(len(w) - 2)), (gram, doc_id)
+    assert seen == {"unique", "original", "exact", "near"}
+
+
+def test_cli_text_json_and_unknown_id(run, capsys) -> None:
+    _, out, docs, truth = run
+    doc_id = next(i for i in truth if i.endswith("-v3") and explain(out, i).reason == "near")
+    assert main(["explain", out, doc_id]) == 0
+    text = capsys.readouterr().out
+    assert "near copy" in text and "exact Jaccard" in text and "MinHash" in text and "shared n-grams" in text
+    assert main(["explain", out, doc_id, "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["reason"] == "near" and data["kept_id"] == expected_kept(doc_id, docs, truth)
+    assert main(["explain", out, "no-such-id"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no-such-id" in err
+
+
+def test_moved_inputs_are_reported_and_input_flag_finds_them(run, tmp_path, capsys) -> None:
+    path, out, _, truth = run
+    out2 = str(tmp_path / "out")
+    shutil.copytree(out, out2)
+    with open(os.path.join(out2, "stats.json")) as f:
+        stats = json.load(f)
+    stats["settings"]["inputs"] = [str(tmp_path / "gone.jsonl")]
+    with open(os.path.join(out2, "stats.json"), "w") as f:
+        json.dump(stats, f)
+    doc_id = next(i for i in truth if i.endswith("-v3") and explain(out, i).reason == "near")
+    ex = explain(out2, doc_id)
+    assert ex.reason == "near" and ex.exact_jaccard is None and "not readable" in ex.notes[0]
+    assert explain(out2, doc_id, inputs=[path]).exact_jaccard is not None
+
+
+def test_repair_run_lists_removed_spans(tmp_path, capsys) -> None:
+    line = "This sentence was scraped twice by the crawler today."
+    docs = [{"id": "a", "text": f"Intro line here.\n{line}\n{line}\nEnd."},
+            {"id": "b", "text": "Nothing twice."}]
+    src, dst = str(tmp_path / "in.jsonl"), str(tmp_path / "out.jsonl")
+    write_jsonl(src, docs)
+    summary = repair_file(src, dst, progress=False)
+    write_run_stats(dst, "repair", {"inputs": [src], "output": dst}, summary)
+    ex = explain(dst, "a")
+    assert ex.reason == "repaired" and len(ex.removed_spans) == 1
+    sp = ex.removed_spans[0]
+    assert docs[0]["text"][sp["start"]:sp["end"]].strip() == line == sp["text"].strip()
+    assert explain(dst, "b").reason == "unchanged"
+    assert main(["explain", dst, "a"]) == 0
+    assert "removed spans (1)" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("text", [
+    "Hello, wörld! The STRASSE café ok", "straße Straße  e\u0301cole naïve", "我你他们的是在 ok 中大",
+    "x", "", "  ,, !! ", "tab\tsep\nnew line — dash’s end",
+])
+def test_token_spans_agree_with_the_tokenizer(text: str) -> None:
+    for n in (1, 2, 3):
+        hashes, spans = shingles_with_text(text, n)
+        _, expected, _ = shingle_hashes(pa.array([text], pa.large_string()), n)
+        assert list(hashes) == list(expected)
+        assert spans is not None and len(spans) == len(hashes)
+        # re-hashing the words a span covers gives the same shingle
+        for (a, b), h in zip(spans, hashes, strict=True):
+            _, again, _ = shingle_hashes(pa.array([text[a:b]], pa.large_string()), n)
+            assert again[0] == h
