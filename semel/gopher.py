@@ -19,17 +19,22 @@ Definitions (choices where the paper is terse are noted):
   than once (every occurrence, first included, each word counted once), as in RedPajama-V2's
   ``rps_doc_frac_chars_dupe_{n}grams``.
 
-N-grams are hashed to 64-bit integers with NumPy (random 64-bit value per distinct word, polynomial
-rolling combination) and counted with a sort, so a document costs O(w log w) for w words.
+N-grams are hashed to 64-bit integers (a random-looking 64-bit value per distinct word, polynomial rolling
+combination) and counted in a hash table, so a document costs O(w) for w words. `repetition_stats_batch`
+computes everything in one compiled pass over the UTF-8 buffer of an Arrow string array (no Python object
+per word, line or document); `repetition_stats` runs the same code on one string. Lines, paragraphs and
+words are compared exactly (hash, then bytes), so only n-grams rely on 64-bit hashes, as before.
 """
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
 
+import numba as nb
 import numpy as np
+import pyarrow as pa
 
-from semel.text.segment import segment
+from semel.text.tokens import decode, string_buffers
 
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f"
 _WORD = re.compile(rf"[{_CJK}]|[^\s{_CJK}]+")
@@ -128,16 +133,294 @@ def ngram_stats(tokens: list[str]) -> dict[str, float]:
     return out
 
 
+_KEYS = tuple(GOPHER_THRESHOLDS)
+
+
 def repetition_stats(text: str) -> dict[str, float]:
     """All Gopher repetition statistics of one document, keyed as in `GOPHER_THRESHOLDS`."""
-    seg = segment(text, sentences=False)
-    lines = [text[s:e] for s, e in seg.sentences]
-    paras = [text[slice(*seg.paragraph_span(j))] for j in range(seg.n_paragraphs)]
-    stats: dict[str, float] = {}
-    stats["dup_line_frac"], stats["dup_line_char_frac"] = _dup_fracs(lines)
-    stats["dup_para_frac"], stats["dup_para_char_frac"] = _dup_fracs(paras)
-    stats.update(ngram_stats(words(text)))
-    return {k: stats[k] for k in GOPHER_THRESHOLDS}
+    data = np.frombuffer(text.encode("utf-8", "surrogatepass"), dtype=np.uint8)
+    offsets = np.array([0, data.shape[0]], dtype=np.int64)
+    out = np.zeros((1, len(_KEYS)), dtype=np.float64)
+    if data.shape[0]:
+        _gopher_docs(offsets, data, out)
+    return dict(zip(_KEYS, out[0].tolist(), strict=True))
+
+
+def repetition_stats_batch(texts: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """The statistics of every document of a string array: float64[n, 13], columns in `GOPHER_THRESHOLDS`
+    order (nulls count as empty documents)."""
+    offsets, data = string_buffers(texts)
+    out = np.zeros((len(offsets) - 1, len(_KEYS)), dtype=np.float64)
+    if len(offsets) > 1 and data.shape[0]:
+        _gopher_docs(offsets, data, out)
+    return out
+
+
+_FNV_OFFSET = np.uint64(0xCBF29CE484222325)
+_FNV_PRIME = np.uint64(0x100000001B3)
+
+
+@nb.njit(inline="always", cache=True)
+def _is_space(cp: int) -> bool:
+    """`str.isspace` (and the regex class \\s) on one code point."""
+    if cp < 0x80:
+        return cp == 0x20 or (0x09 <= cp <= 0x0D) or (0x1C <= cp <= 0x1F)
+    if cp < 0x1680:
+        return cp == 0x85 or cp == 0xA0
+    return (cp == 0x1680 or (0x2000 <= cp <= 0x200A) or cp == 0x2028 or cp == 0x2029 or cp == 0x202F
+            or cp == 0x205F or cp == 0x3000)
+
+
+@nb.njit(inline="always", cache=True)
+def _is_cjk(cp: int) -> bool:
+    """The characters that are words on their own (`_CJK`)."""
+    return ((0x3040 <= cp <= 0x30FF) or (0x3400 <= cp <= 0x4DBF) or (0x4E00 <= cp <= 0x9FFF)
+            or (0xF900 <= cp <= 0xFAFF) or (0xFF66 <= cp <= 0xFF9F))
+
+
+@nb.njit(inline="always", cache=True)
+def _splitmix(x: np.uint64) -> np.uint64:
+    z = x + _MUL
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+@nb.njit(inline="always", cache=True)
+def _hash_bytes(data: np.ndarray, s: int, e: int) -> np.uint64:
+    h = _FNV_OFFSET
+    for i in range(s, e):
+        h = (h ^ np.uint64(data[i])) * _FNV_PRIME
+    return h ^ np.uint64(e - s)
+
+
+@nb.njit(inline="always", cache=True)
+def _same_bytes(data: np.ndarray, s1: int, e1: int, s2: int, e2: int) -> bool:
+    if e1 - s1 != e2 - s2:
+        return False
+    for k in range(e1 - s1):
+        if data[s1 + k] != data[s2 + k]:
+            return False
+    return True
+
+
+@nb.njit(cache=True)
+def _table_size(n: int) -> int:
+    cap = 16
+    while cap < 2 * n:
+        cap *= 2
+    return cap
+
+
+@nb.njit(cache=True)
+def _intern(data: np.ndarray, starts: np.ndarray, ends: np.ndarray, n: int, ids: np.ndarray) -> int:
+    """Exact interning of the byte strings ``data[starts[i]:ends[i]]``, i < n: ``ids[i]`` is the ordinal of
+    the string's first occurrence among the distinct strings (0, 1, 2, ... in order of first occurrence).
+    Returns the number of distinct strings."""
+    cap = _table_size(n)
+    mask = cap - 1
+    slot_first = np.full(cap, -1, dtype=np.int64)  # index of the first occurrence held by the slot
+    slot_hash = np.zeros(cap, dtype=np.uint64)
+    distinct = 0
+    for i in range(n):
+        s, e = starts[i], ends[i]
+        h = _hash_bytes(data, s, e)
+        j = np.int64(h & np.uint64(mask))
+        while True:
+            f = slot_first[j]
+            if f < 0:
+                slot_first[j] = i
+                slot_hash[j] = h
+                ids[i] = distinct
+                distinct += 1
+                break
+            if slot_hash[j] == h and _same_bytes(data, starts[f], ends[f], s, e):
+                ids[i] = ids[f]
+                break
+            j = (j + 1) & mask
+    return distinct
+
+
+@nb.njit(cache=True)
+def _dup_units(data: np.ndarray, starts: np.ndarray, ends: np.ndarray, chars: np.ndarray, n: int,
+               ids: np.ndarray) -> tuple[float, float]:
+    """(share of units that repeat an earlier one, share of their characters); units compared exactly."""
+    if n == 0:
+        return 0.0, 0.0
+    _intern(data, starts, ends, n, ids)
+    seen = np.zeros(n, dtype=np.uint8)
+    dup_n = 0
+    dup_chars = 0
+    total = 0
+    for i in range(n):
+        total += chars[i]
+        if seen[ids[i]]:
+            dup_n += 1
+            dup_chars += chars[i]
+        else:
+            seen[ids[i]] = 1
+    return dup_n / n, (dup_chars / total if total else 0.0)
+
+
+@nb.njit(cache=True)
+def _ngram_fracs(ids: np.ndarray, lengths: np.ndarray, w: int, distinct: int, out: np.ndarray) -> None:
+    """The top- and duplicate-n-gram fractions of words with exact ids `ids[:w]` into `out[4:13]`."""
+    if w < 2 or distinct == w:
+        return
+    cum = np.zeros(w + 1, dtype=np.int64)
+    for i in range(w):
+        cum[i + 1] = cum[i] + lengths[i]
+    total = cum[w]
+    if total == 0:
+        return
+    r = np.empty(w, dtype=np.uint64)
+    for i in range(w):
+        r[i] = _splitmix(np.uint64(ids[i]))
+    h = r.copy()
+    cap = _table_size(w)
+    mask = cap - 1
+    keys = np.zeros(cap, dtype=np.uint64)
+    counts = np.zeros(cap, dtype=np.int64)
+    slot = np.empty(w, dtype=np.int64)
+    diff = np.zeros(w + 1, dtype=np.int64)
+    for n in range(2, 11):
+        m = w - n + 1
+        if m < 2:
+            break
+        counts[:] = 0
+        top = 0
+        for i in range(m):
+            x = h[i] * _MUL + r[i + n - 1]
+            h[i] = x
+            j = np.int64((x ^ (x >> np.uint64(29))) & np.uint64(mask))
+            while counts[j] != 0 and keys[j] != x:
+                j = (j + 1) & mask
+            keys[j] = x
+            counts[j] += 1
+            slot[i] = j
+            if counts[j] > top:
+                top = counts[j]
+        if top < 2:
+            break  # no n-gram repeats, so no longer one does either
+        if n <= 4:
+            longest = 0
+            for i in range(m):
+                if counts[slot[i]] == top:
+                    c = cum[i + n] - cum[i]
+                    if c > longest:
+                        longest = c
+            out[n + 2] = min(1.0, top * longest / total)
+        else:
+            diff[:] = 0
+            for i in range(m):
+                if counts[slot[i]] >= 2:
+                    diff[i] += 1
+                    diff[i + n] -= 1
+            run = 0
+            covered = 0
+            for i in range(w):
+                run += diff[i]
+                if run > 0:
+                    covered += lengths[i]
+            out[n + 2] = covered / total
+
+
+@nb.njit(cache=True)
+def _gopher_docs(offsets: np.ndarray, data: np.ndarray, out: np.ndarray) -> None:
+    """`repetition_stats` of every document ``data[offsets[d]:offsets[d + 1]]`` (UTF-8) into ``out[d]``."""
+    ndocs = offsets.shape[0] - 1
+    longest = 0
+    for d in range(ndocs):
+        longest = max(longest, offsets[d + 1] - offsets[d])
+    cap = longest + 1
+    w_start = np.empty(cap, dtype=np.int64)
+    w_end = np.empty(cap, dtype=np.int64)
+    w_len = np.empty(cap, dtype=np.int64)
+    u_start = np.empty(cap, dtype=np.int64)
+    u_end = np.empty(cap, dtype=np.int64)
+    u_chars = np.empty(cap, dtype=np.int64)
+    p_start = np.empty(cap, dtype=np.int64)
+    p_end = np.empty(cap, dtype=np.int64)
+    p_chars = np.empty(cap, dtype=np.int64)
+    ids = np.empty(cap, dtype=np.int64)
+    for d in range(ndocs):
+        beg, end = offsets[d], offsets[d + 1]
+        if beg == end:
+            continue
+        nw = 0
+        nl = 0
+        npar = 0
+        in_word = False
+        chars = 0  # code points so far
+        # the current line: byte/char offsets of its first non-space character and after its last one
+        l_bs = -1
+        l_be = 0
+        l_cs = 0
+        l_ce = 0
+        in_para = False
+        par_cs = 0
+        i = beg
+        while i <= end:
+            if i == end or data[i] == 0x0A:
+                if in_word:
+                    w_end[nw] = i
+                    w_len[nw] = chars - w_len[nw]
+                    nw += 1
+                    in_word = False
+                if l_bs >= 0:
+                    u_start[nl] = l_bs
+                    u_end[nl] = l_be
+                    u_chars[nl] = l_ce - l_cs
+                    nl += 1
+                    if not in_para:
+                        p_start[npar] = l_bs
+                        par_cs = l_cs
+                        npar += 1
+                        in_para = True
+                    p_end[npar - 1] = l_be
+                    p_chars[npar - 1] = l_ce - par_cs
+                else:
+                    in_para = False
+                l_bs = -1
+                if i == end:
+                    break
+                chars += 1
+                i += 1
+                continue
+            cp, k = decode(data, i, end)
+            if _is_space(cp):
+                if in_word:
+                    w_end[nw] = i
+                    w_len[nw] = chars - w_len[nw]
+                    nw += 1
+                    in_word = False
+            else:
+                if l_bs < 0:
+                    l_bs = i
+                    l_cs = chars
+                l_be = i + k
+                l_ce = chars + 1
+                if _is_cjk(cp):
+                    if in_word:
+                        w_end[nw] = i
+                        w_len[nw] = chars - w_len[nw]
+                        nw += 1
+                        in_word = False
+                    w_start[nw] = i
+                    w_end[nw] = i + k
+                    w_len[nw] = 1
+                    nw += 1
+                elif not in_word:
+                    w_start[nw] = i
+                    w_len[nw] = chars  # start char; turned into a length when the word ends
+                    in_word = True
+            chars += 1
+            i += k
+        o = out[d]
+        o[0], o[2] = _dup_units(data, u_start, u_end, u_chars, nl, ids)
+        o[1], o[3] = _dup_units(data, p_start, p_end, p_chars, npar, ids)
+        distinct = _intern(data, w_start, w_end, nw, ids)
+        _ngram_fracs(ids, w_len, nw, distinct, o)
 
 
 def exceeds(stats: Mapping[str, float], thresholds: Mapping[str, float] | None = None) -> list[str]:

@@ -97,3 +97,28 @@ def test_matches_reference(tokens: list[str]) -> None:
     assert got.keys() == want.keys()
     for k in want:
         assert got[k] == pytest.approx(want[k]), k
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.sampled_from(["a", "bb", "é", "ß", "日", "カ", "😀", " ", "\t", "\u3000", "\u00a0",
+                                 "\u2028", "\r\n", "\n", "\n \n", "\x1c", "\u200b"]), max_size=80))
+def test_matches_reference_unicode(tokens: list[str]) -> None:
+    """Unicode whitespace, multi-byte and astral characters: the compiled UTF-8 pass agrees with `str`."""
+    text = "".join(tokens)
+    got, want = repetition_stats(text), reference(text)
+    for k in want:
+        assert got[k] == pytest.approx(want[k]), k
+
+
+def test_batch_matches_single() -> None:
+    import pyarrow as pa
+
+    from semel.gopher import repetition_stats_batch
+
+    texts = ["aa bb\naa bb\ncc\n\ndd", "", None, "x y z x y z x y z", "日本日本日本\n\n日本日本日本",
+             "a \ud800 a \ud800"]
+    arr = pa.array([t.encode("utf-8", "surrogatepass").decode("utf-8", "replace") if t else t for t in texts])
+    got = repetition_stats_batch(arr)
+    assert got.shape == (len(texts), len(GOPHER_THRESHOLDS))
+    for row, t in zip(got, arr.to_pylist(), strict=True):
+        assert dict(zip(GOPHER_THRESHOLDS, row.tolist(), strict=True)) == repetition_stats(t or "")
