@@ -21,23 +21,21 @@ from semel.cluster import find, union
 
 
 class Scratch:
-    """Reusable buffers for verifying pairs: two open-addressing tables stamped per pair (so they are
-    never cleared) and a per-position flag for the second document."""
+    """Reusable buffers for verifying pairs: two open-addressing tables whose entries carry the pair's
+    generation in their top 32 bits (so they are never cleared, and one load tells both "used" and
+    "equal"), and a per-position flag for the second document."""
 
     def __init__(self, longest: int) -> None:
         size = 1 << max(4, int(2 * max(longest, 1) - 1).bit_length())
-        self.a_keys = np.zeros(size, dtype=np.uint32)
-        self.a_stamp = np.zeros(size, dtype=np.int64)
+        self.a_table = np.zeros(size, dtype=np.uint64)
         self.a_flag = np.zeros(size, dtype=np.uint8)
-        self.b_keys = np.zeros(size, dtype=np.uint32)
-        self.b_stamp = np.zeros(size, dtype=np.int64)
+        self.b_table = np.zeros(size, dtype=np.uint64)
         self.shared_b = np.zeros(max(longest, 1), dtype=np.bool_)
         self.counter = np.zeros(1, dtype=np.int64)
 
     def arrays(self) -> tuple[np.ndarray, ...]:
         """The buffers in the order the kernels take them."""
-        return (self.a_keys, self.a_stamp, self.a_flag, self.b_keys, self.b_stamp, self.shared_b,
-                self.counter)
+        return self.a_table, self.a_flag, self.b_table, self.shared_b, self.counter
 
 
 def longest_document(offsets: np.ndarray) -> int:
@@ -46,43 +44,61 @@ def longest_document(offsets: np.ndarray) -> int:
 
 
 @nb.njit(inline="always", cache=True)
-def _insert(keys: np.ndarray, stamp: np.ndarray, gen: int, v: np.uint32) -> tuple[int, bool]:
-    mask = keys.shape[0] - 1
+def _mask_for(n: int, table: np.ndarray) -> int:
+    """A table region of at least 2n slots: small documents stay in the L1 cache."""
+    size = 16
+    while size < 2 * n:
+        size <<= 1
+    return min(size, table.shape[0]) - 1
+
+
+@nb.njit(inline="always", cache=True)
+def _insert(table: np.ndarray, mask: int, tag: np.uint64, v: np.uint32) -> tuple[int, bool]:
+    entry = tag | np.uint64(v)
     i = int(v) & mask
-    while stamp[i] == gen:
-        if keys[i] == v:
+    while (table[i] & np.uint64(0xFFFFFFFF00000000)) == tag:
+        if table[i] == entry:
             return i, False
         i = (i + 1) & mask
-    keys[i] = v
-    stamp[i] = gen
+    table[i] = entry
     return i, True
 
 
 @nb.njit(inline="always", cache=True)
-def _find(keys: np.ndarray, stamp: np.ndarray, gen: int, v: np.uint32) -> int:
-    mask = keys.shape[0] - 1
+def _find(table: np.ndarray, mask: int, tag: np.uint64, v: np.uint32) -> int:
+    entry = tag | np.uint64(v)
     i = int(v) & mask
-    while stamp[i] == gen:
-        if keys[i] == v:
+    while (table[i] & np.uint64(0xFFFFFFFF00000000)) == tag:
+        if table[i] == entry:
             return i
         i = (i + 1) & mask
     return -1
 
 
 @nb.njit(nogil=True, cache=True)
-def overlap(sa: np.ndarray, sb: np.ndarray, a_keys: np.ndarray, a_stamp: np.ndarray, a_flag: np.ndarray,
-            b_keys: np.ndarray, b_stamp: np.ndarray, shared_b: np.ndarray, counter: np.ndarray
-            ) -> tuple[int, int, int, int]:
-    """(distinct values in a, distinct in b, distinct in both, generation) of two shingle sequences.
+def _next_tag(a_table: np.ndarray, b_table: np.ndarray, counter: np.ndarray) -> np.uint64:
+    counter[0] += 1
+    if counter[0] >= 0xFFFFFFFF:  # generations exhausted: clear once and start over
+        a_table[:] = 0
+        b_table[:] = 0
+        counter[0] = 1
+    return np.uint64(counter[0]) << np.uint64(32)
 
-    Leaves table A holding a's values under the returned generation (a_flag 1 = also in b), and
+
+@nb.njit(nogil=True, cache=True)
+def overlap(sa: np.ndarray, sb: np.ndarray, a_table: np.ndarray, a_flag: np.ndarray, b_table: np.ndarray,
+            shared_b: np.ndarray, counter: np.ndarray) -> tuple[int, int, int, np.uint64]:
+    """(distinct values in a, distinct in b, distinct in both, tag) of two shingle sequences.
+
+    Leaves table A holding a's values under the returned tag (a_flag 1 = also in b), and
     shared_b[p] = whether b's value at position p occurs in a.
     """
-    counter[0] += 1
-    gen = counter[0]
+    tag = _next_tag(a_table, b_table, counter)
+    mask_a = _mask_for(sa.shape[0], a_table)
+    mask_b = _mask_for(sb.shape[0], b_table)
     na = 0
     for v in sa:
-        i, new = _insert(a_keys, a_stamp, gen, v)
+        i, new = _insert(a_table, mask_a, tag, v)
         if new:
             a_flag[i] = 0
             na += 1
@@ -90,26 +106,27 @@ def overlap(sa: np.ndarray, sb: np.ndarray, a_keys: np.ndarray, a_stamp: np.ndar
     both = 0
     for p in range(sb.shape[0]):
         v = sb[p]
-        _, new = _insert(b_keys, b_stamp, gen, v)
-        i = _find(a_keys, a_stamp, gen, v)
+        _, new = _insert(b_table, mask_b, tag, v)
+        i = _find(a_table, mask_a, tag, v)
         shared_b[p] = i >= 0
         if new:
             nb_ += 1
             if i >= 0:
                 a_flag[i] = 1
                 both += 1
-    return na, nb_, both, gen
+    return na, nb_, both, tag
 
 
 @nb.njit(nogil=True, cache=True)
-def _gaps_a(sa: np.ndarray, a_keys: np.ndarray, a_stamp: np.ndarray, a_flag: np.ndarray, gen: int
+def _gaps_a(sa: np.ndarray, a_table: np.ndarray, a_flag: np.ndarray, tag: np.uint64
             ) -> tuple[int, int, int]:
     """(leading, longest interior, trailing) runs of a's positions whose shingle b lacks."""
+    mask = _mask_for(sa.shape[0], a_table)
     lead = -1
     run = 0
     interior = 0
     for v in sa:
-        if a_flag[_find(a_keys, a_stamp, gen, v)] == 1:
+        if a_flag[_find(a_table, mask, tag, v)] == 1:
             if lead < 0:
                 lead = run
             elif run > interior:
@@ -159,9 +176,9 @@ def copy_shape_ok(gaps_a: tuple[int, int, int], gaps_b: tuple[int, int, int], le
 
 
 @nb.njit(nogil=True, cache=True)
-def verify(offsets: np.ndarray, seq: np.ndarray, a: int, b: int, rule: np.ndarray, a_keys: np.ndarray,
-           a_stamp: np.ndarray, a_flag: np.ndarray, b_keys: np.ndarray, b_stamp: np.ndarray,
-           shared_b: np.ndarray, counter: np.ndarray) -> tuple[bool, float]:
+def verify(offsets: np.ndarray, seq: np.ndarray, a: int, b: int, rule: np.ndarray, a_table: np.ndarray,
+           a_flag: np.ndarray, b_table: np.ndarray, shared_b: np.ndarray, counter: np.ndarray
+           ) -> tuple[bool, float]:
     """(is a duplicate pair, Jaccard) under `rule` = [threshold, containment, min_shingles, max_gap,
     max_trailing]: Jaccard of the shingle sets >= threshold (or, with containment <= 1, the smaller set
     of at least min_shingles contained in the larger at >= containment), and, with max_gap >= 0, an
@@ -170,22 +187,22 @@ def verify(offsets: np.ndarray, seq: np.ndarray, a: int, b: int, rule: np.ndarra
     sb = seq[offsets[b]:offsets[b + 1]]
     if sa.shape[0] == 0 or sb.shape[0] == 0:
         return False, 0.0
-    na, nb_, both, gen = overlap(sa, sb, a_keys, a_stamp, a_flag, b_keys, b_stamp, shared_b, counter)
+    na, nb_, both, tag = overlap(sa, sb, a_table, a_flag, b_table, shared_b, counter)
     jaccard = both / (na + nb_ - both)
     ok = jaccard >= rule[0]
     if not ok and rule[1] <= 1.0:
         small = min(na, nb_)
         ok = small >= rule[2] and both / small >= rule[1]
     if ok and rule[3] >= 0 and jaccard < 1.0:
-        ok = copy_shape_ok(_gaps_a(sa, a_keys, a_stamp, a_flag, gen), _gaps_b(shared_b, sb.shape[0]),
+        ok = copy_shape_ok(_gaps_a(sa, a_table, a_flag, tag), _gaps_b(shared_b, sb.shape[0]),
                            sa.shape[0], sb.shape[0], int(rule[3]), rule[4])
     return ok, jaccard
 
 
 @nb.njit(nogil=True, cache=True)
-def jaccard_to(offsets: np.ndarray, seq: np.ndarray, kept: np.ndarray, a_keys: np.ndarray,
-               a_stamp: np.ndarray, a_flag: np.ndarray, b_keys: np.ndarray, b_stamp: np.ndarray,
-               shared_b: np.ndarray, counter: np.ndarray, out: np.ndarray) -> None:
+def jaccard_to(offsets: np.ndarray, seq: np.ndarray, kept: np.ndarray, a_table: np.ndarray,
+               a_flag: np.ndarray, b_table: np.ndarray, shared_b: np.ndarray, counter: np.ndarray,
+               out: np.ndarray) -> None:
     """out[i] = Jaccard of document i's shingle set with that of kept[i] (1.0 for itself)."""
     for i in range(kept.shape[0]):
         k = kept[i]
@@ -197,45 +214,77 @@ def jaccard_to(offsets: np.ndarray, seq: np.ndarray, kept: np.ndarray, a_keys: n
         if sa.shape[0] == 0 or sb.shape[0] == 0:
             out[i] = 1.0 if sa.shape[0] == sb.shape[0] else 0.0
             continue
-        na, nb_, both, _ = overlap(sa, sb, a_keys, a_stamp, a_flag, b_keys, b_stamp, shared_b, counter)
+        na, nb_, both, _ = overlap(sa, sb, a_table, a_flag, b_table, shared_b, counter)
         out[i] = both / (na + nb_ - both)
 
 
 @nb.njit(nogil=True, cache=True)
+def estimate_at_least(mini: np.ndarray, a: int, b: int, min_agree: int) -> bool:
+    """Do at least `min_agree` of the two documents' sketch bins agree? A cheap MinHash estimate that
+    turns away candidates far below the threshold before exact verification."""
+    agree = 0
+    width = mini.shape[1]
+    for i in range(width):
+        agree += mini[a, i] == mini[b, i]
+        if agree >= min_agree:
+            return True
+        if agree + (width - 1 - i) < min_agree:
+            return False
+    return agree >= min_agree
+
+
+@nb.njit(nogil=True, cache=True)
 def join_band(keys: np.ndarray, docs: np.ndarray, parent: np.ndarray, offsets: np.ndarray, seq: np.ndarray,
-              rule: np.ndarray, max_bucket: int, window: int, a_keys: np.ndarray, a_stamp: np.ndarray,
-              a_flag: np.ndarray, b_keys: np.ndarray, b_stamp: np.ndarray, shared_b: np.ndarray,
+              mini: np.ndarray, min_agree: int, rule: np.ndarray, max_bucket: int, window: int,
+              a_table: np.ndarray, a_flag: np.ndarray, b_table: np.ndarray, shared_b: np.ndarray,
               counter: np.ndarray, stats: np.ndarray) -> None:
     """Verify the candidate pairs of one band and join the duplicates in `parent`.
 
-    `keys[i]` is the band key of document `docs[i]`; `rule` as in `verify`.
-    stats: [candidates, verified, joined].
+    `keys[i]` is the band key of document `docs[i]`, both sorted by (key, doc) (`band_order`);
+    `mini` holds each document's first sketch bins (16-bit) for the estimate pre-filter, skipped when
+    `min_agree` <= 0; `rule` as in `verify`. stats: [candidates, verified, joined, estimate-rejected].
     """
-    order = np.argsort(keys, kind="mergesort")
-    n = order.shape[0]
+    n = keys.shape[0]
     i = 0
     while i < n:
         j = i + 1
-        k = keys[order[i]]
-        while j < n and keys[order[j]] == k:
+        k = keys[i]
+        while j < n and keys[j] == k:
             j += 1
         m = j - i
         if m > 1:
             reach = m if m <= max_bucket else window + 1
             for p in range(i, j):
-                a = docs[order[p]]
+                a = docs[p]
                 for q in range(p + 1, min(j, p + reach)):
-                    b = docs[order[q]]
+                    b = docs[q]
                     stats[0] += 1
                     if find(parent, a) == find(parent, b):
                         continue
+                    if min_agree > 0 and not estimate_at_least(mini, a, b, min_agree):
+                        stats[3] += 1
+                        continue
                     stats[1] += 1
-                    ok, _ = verify(offsets, seq, a, b, rule, a_keys, a_stamp, a_flag, b_keys, b_stamp,
-                                   shared_b, counter)
+                    ok, _ = verify(offsets, seq, a, b, rule, a_table, a_flag, b_table, shared_b, counter)
                     if ok:
                         union(parent, a, b)
                         stats[2] += 1
         i = j
+
+
+def band_order(keys: np.ndarray, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One band's keys and documents sorted by (key, document): the buckets `join_band` walks.
+    NumPy's sort releases the GIL, so bands are sorted on another core while one is joined."""
+    order = np.argsort(keys, kind="stable")
+    return np.ascontiguousarray(keys[order]), np.ascontiguousarray(docs[order])
+
+
+def min_agreement(threshold: float, width: int, sigmas: float = 4.0) -> int:
+    """Fewest agreeing bins (of `width`) that a pair at the threshold shows with near certainty: a pair
+    at Jaccard `threshold` falls below it with probability ~ Phi(-sigmas)."""
+    mean = threshold * width
+    sd = float(np.sqrt(width * threshold * (1.0 - threshold)))
+    return max(0, int(np.floor(mean - sigmas * sd)))
 
 
 def shingle_sequences(hashes: np.ndarray) -> np.ndarray:

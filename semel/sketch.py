@@ -15,6 +15,9 @@ from semel.minhash import band_keys, signatures
 from semel.text.tokens import shingle_hashes
 
 
+MINI_BINS = 128  # 256 bytes a document; at the default threshold its estimate rarely misleads (4 sigma)
+
+
 @dataclass
 class Sketch:
     """What dedup keeps of a batch of n documents."""
@@ -23,7 +26,8 @@ class Sketch:
     bands: np.ndarray        # uint64[bands, n]: LSH band keys (band-major, so one band reads contiguously)
     seq_offsets: np.ndarray  # int64[n + 1]
     seq: np.ndarray          # uint32[...]: each document's shingles in text order (32-bit values)
-    lengths: np.ndarray      # int64[n]: characters... in UTF-8 bytes, for --keep longest
+    mini: np.ndarray         # uint16[n, MINI_BINS]: low bits of the first signature bins (estimate filter)
+    lengths: np.ndarray      # int64[n]: size in UTF-8 bytes, for --keep longest
 
 
 def sketch_batch(texts: pa.Array | pa.ChunkedArray, ngram: int, num_perm: int, bands: int, rows: int
@@ -36,4 +40,5 @@ def sketch_batch(texts: pa.Array | pa.ChunkedArray, ngram: int, num_perm: int, b
         texts = texts.combine_chunks()
     lengths = np.asarray(pa.compute.binary_length(texts.fill_null("")).to_numpy(zero_copy_only=False),
                          dtype=np.int64)
-    return Sketch(exact, np.ascontiguousarray(keys.T), offsets, shingle_sequences(hashes), lengths)
+    mini = np.ascontiguousarray(sig[:, :MINI_BINS].astype(np.uint16))
+    return Sketch(exact, np.ascontiguousarray(keys.T), offsets, shingle_sequences(hashes), mini, lengths)

@@ -45,7 +45,7 @@ from semel.io import (
     read_batches,
 )
 from semel.io.formats import detect_format, split_compression
-from semel.lsh import Scratch, jaccard_to, join_band, longest_document
+from semel.lsh import Scratch, band_order, jaccard_to, join_band, longest_document, min_agreement
 from semel.progress import progress
 from semel.sketch import sketch_batch
 
@@ -199,7 +199,7 @@ def _stage_sketch(cfg: DedupConfig, work: _Work, stats: DedupStats, errors: Erro
         sk = sketch_batch(texts, cfg.ngram, cfg.num_perm, bands, rows)
         tmp = part + ".tmp"
         os.makedirs(tmp)
-        for name in ("exact", "bands", "seq_offsets", "seq"):
+        for name in ("exact", "bands", "seq_offsets", "seq", "mini"):
             _save_npy(tmp, name, getattr(sk, name))
         meta = pa.table({
             "id": batch.column(ID),
@@ -279,26 +279,31 @@ def _stage_cluster(cfg: DedupConfig, work: _Work, stats: DedupStats) -> None:
         is_rep[order[starts]] = True
     else:
         is_rep = np.ones(n, dtype=bool)
-    counters = np.zeros(3, dtype=np.int64)
+    counters = np.zeros(4, dtype=np.int64)
     if cfg.near and n:
         offsets, seq = _load_sequences(parts)
+        mini = np.concatenate([np.load(os.path.join(p, "mini.npy")) for p in parts])
         scratch = Scratch(longest_document(offsets)).arrays()
         reps = np.flatnonzero(is_rep & (np.diff(offsets) > 0)).astype(np.int64)
-        bands, rows = cfg.band_rows
+        bands, _ = cfg.band_rows
         rule = cfg.rule()
+        min_agree = min_agreement(cfg.threshold, mini.shape[1]) if cfg.containment is None else 0
         bar = progress(total=bands, desc="lsh", unit="band", enabled=cfg.progress)
-        for b in range(bands):
-            keys = np.ascontiguousarray(_load_band(parts, b)[reps])
-            join_band(keys, reps, parent, offsets, seq, rule, cfg.max_bucket, cfg.bucket_window, *scratch,
-                      counters)
-            bar.update(1)
+        with ThreadPoolExecutor(max_workers=1) as pool:  # sorts the next bands while one is joined
+            sorted_bands = _ordered_map(pool, lambda b: band_order(_load_band(parts, b)[reps], reps),
+                                        iter(range(bands)), 2)
+            for keys, docs in sorted_bands:
+                join_band(keys, docs, parent, offsets, seq, mini, min_agree, rule, cfg.max_bucket,
+                          cfg.bucket_window, *scratch, counters)
+                bar.update(1)
         bar.close()
     labels = roots(parent)
     out = work.path("cluster")
     os.makedirs(out, exist_ok=True)
     with atomic_path(os.path.join(out, "labels.npy")) as tmp, open(tmp, "wb") as f:
         np.save(f, labels, allow_pickle=False)
-    work.mark_done("cluster", {"candidates": int(counters[0]), "verified": int(counters[1])})
+    work.mark_done("cluster", {"candidates": int(counters[0]), "verified": int(counters[1]),
+                               "estimate_rejected": int(counters[3])})
 
 
 def _stage_keep(cfg: DedupConfig, work: _Work, stats: DedupStats) -> pa.Table:
