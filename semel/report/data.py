@@ -79,7 +79,9 @@ class ReportData:
 
 
 def _mb(n: float) -> str:
-    return f"{n / 1e6:,.1f} MB" if n >= 1e5 else f"{int(n):,} bytes"
+    if n >= 1e5:
+        return f"{n / 1e6:,.1f} MB"
+    return f"{n / 1e3:,.1f} kB" if n >= 1e3 else f"{int(n):,} bytes"
 
 
 def _pct(part: float, whole: float) -> str:

@@ -25,7 +25,9 @@ def _fmt(v: float) -> str:
 
 def _nice_max(v: float) -> float:
     if v <= 0:
-        return 1.0
+        return 4.0
+    if v < 40:  # small counts: a multiple of 4, so the four grid steps are whole numbers
+        return float(4 * math.ceil(v / 4))
     exp = 10 ** math.floor(math.log10(v))
     for m in (1, 2, 4, 6, 8, 10):
         if m * exp >= v:
@@ -63,7 +65,7 @@ def bar_chart(labels: Sequence[str], counts: Sequence[int], title: str, xlabel: 
     `xticks` = (share of the axis, text) replaces the per-bar labels (for numeric axes)."""
     n = max(len(labels), 1)
     pw, ph = W - ML - MR, H - MT - MB
-    ymax = _nice_max(max(counts, default=0))
+    ymax = _nice_max(max(counts, default=0))  # counts: whole-number grid
     slot = pw / n
     body: list[str] = []
     every = max(1, math.ceil(n / 12))
