@@ -14,5 +14,6 @@ collection never builds one Python object per line or per token.
 from __future__ import annotations
 
 from semel.spans.lines import HashCounter, line_units, remove_units
+from semel.spans.suffix import cut, find_repeats, token_spans
 
-__all__ = ["HashCounter", "line_units", "remove_units"]
+__all__ = ["HashCounter", "cut", "find_repeats", "line_units", "remove_units", "token_spans"]

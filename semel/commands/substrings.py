@@ -1,0 +1,82 @@
+"""`semel substrings`: remove passages of >= k tokens repeated across documents (suffix array)."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from semel.commands.lines import span_printer
+from semel.errors import SemelError
+from semel.jobs.substrings import DEFAULT_MIN_TOKENS, DEFAULT_SHARD_MB, substrings_file
+
+EPILOG = f"""\
+what counts as repeated:
+  a span of at least --min-tokens tokens (default {DEFAULT_MIN_TOKENS}) that occurs more than once, inside
+  one document or across documents (never across a document boundary). Tokens are words compared case
+  folded with punctuation ignored; in Chinese, Japanese and Thai every character is a token. A suffix
+  array over the tokens (libdivsufsort) finds every such span exactly, as in Lee et al. 2022.
+
+modes:
+  first   cut every occurrence but the first (in input order)        (default)
+  all     cut every occurrence, the first too
+  mark    cut nothing; only record the spans first would cut
+
+cuts never split a word or a UTF-8 character: they are snapped inwards to whole words and take the
+punctuation and whitespace attached to them.
+
+what it writes:
+  OUTPUT                 the documents, every input field passed through, plus substrings_removed
+                         (spans: start, end in characters of the original text) and
+                         substrings_removed_chars for JSONL and Parquet
+  OUTPUT.stats.json      the run's statistics (semel report reads it)
+  OUTPUT.errors.jsonl    records skipped with --on-error skip: file, line, reason
+
+memory and scale: the input is processed in shards of --shard-mb of text (default {DEFAULT_SHARD_MB});
+  a shard needs about 8 bytes of memory per byte of Latin-script text. Repeats whose copies fall in
+  different shards are not found: make shards as large as memory allows.
+
+examples:
+  semel substrings corpus.jsonl.zst -o clean.jsonl.zst
+  semel substrings news.jsonl -o clean.jsonl --min-tokens 30 --explain
+  semel substrings part-*.parquet -o marked.parquet --mode mark --shard-mb 4096
+"""
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "substrings", help="remove long passages repeated across documents (suffix array)",
+        description="Find every span of at least --min-tokens tokens that occurs more than once in the "
+        "collection and remove all but its first occurrence.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("inputs", nargs="+", metavar="INPUT",
+                   help="JSONL (.gz/.zst), Parquet, .txt files or folders of .txt, '-' for stdin")
+    p.add_argument("-o", "--output", metavar="OUTPUT",
+                   help="output file or folder; its extension picks the format (default: stdout)")
+    p.add_argument("--id-field", default="id", help="field holding the document id (default: id)")
+    p.add_argument("--text-field", default="text", help="field holding the text (default: text)")
+    p.add_argument("--min-tokens", type=int, default=DEFAULT_MIN_TOKENS,
+                   help=f"shortest repeated span to remove, in tokens (default: {DEFAULT_MIN_TOKENS})")
+    p.add_argument("--mode", choices=("first", "all", "mark"), default="first",
+                   help="cut all but the first occurrence (default), every occurrence, or nothing")
+    p.add_argument("--shard-mb", type=int, default=DEFAULT_SHARD_MB,
+                   help=f"text per suffix array, in MB (default: {DEFAULT_SHARD_MB})")
+    p.add_argument("--explain", action="store_true",
+                   help="print each document's removed spans (on stdout with -o, else on stderr)")
+    p.add_argument("--on-error", choices=("fail", "skip"), default="fail",
+                   help="bad records: fail with file:line (default) or skip, count and list them")
+    p.add_argument("--batch-size", type=int, default=8192, help="documents per batch (default: 8192)")
+    p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
+    p.set_defaults(func=run, progress=None)
+
+
+def run(args: argparse.Namespace) -> int:
+    output = args.output or "-"
+    explain = span_printer(sys.stdout if output != "-" else sys.stderr) if args.explain else None
+    try:
+        summary = substrings_file(args.inputs, output, id_field=args.id_field, text_field=args.text_field,
+                                  min_tokens=args.min_tokens, mode=args.mode, shard_mb=args.shard_mb,
+                                  on_error=args.on_error, batch_size=args.batch_size, progress=args.progress,
+                                  explain=explain)
+    except ValueError as exc:
+        raise SemelError(str(exc)) from None
+    print(summary.format(), file=sys.stderr)
+    return 0

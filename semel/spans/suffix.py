@@ -1,0 +1,451 @@
+"""Repeated-passage kernels: a token-level suffix array over a shard of documents (Lee et al. 2022).
+
+Pipeline (all arrays, no per-token Python objects):
+
+1. `token_spans`: every token of every document (as `semel.text.tokens` defines tokens: case folded,
+   punctuation ignored, one token per character in spaceless scripts) with its 64-bit hash, its byte
+   offsets, and whether a cut may start before / end after it without splitting a word.
+2. `find_repeats`: tokens become dense symbols; tokens that occur once in the shard cannot be part of a
+   repeat, so they become the same barrier symbol as document ends, and a match is capped at the next
+   barrier (no match crosses a document). The suffix array is built by libdivsufsort (pydivsufsort) over
+   the symbols written as fixed-width big-endian bytes (1-4 bytes a symbol), keeping the aligned suffixes;
+   Kasai gives the LCP array. ``first`` mode uses the longest-previous-factor array (Crochemore-Ilie):
+   position p is removed with the next LPF[p] tokens when they occurred earlier, so every span of >= k
+   tokens is kept at its first occurrence and removed at every later one; ``all`` removes every
+   occurrence (any suffix sharing >= k tokens with its neighbour in the suffix array).
+3. `cut`: runs of removed tokens are snapped inwards to word boundaries, widened over the punctuation
+   and whitespace that belong to them, and cut from the UTF-8 bytes; spans are reported in character
+   offsets of the original text.
+
+Memory per token of a shard, at the peak (suffix array construction with w-byte symbols): the symbol
+sequence (4), byte-level suffix array (4w), the encoded bytes (w), token offsets and flags (10) and the
+token hashes (8): about 40 bytes with w=2 or 3 (8 bytes per input byte for Latin-script text, ~6 tokens a
+word). Everything scales linearly; `find_repeats` sees one shard, so repeats are found within a shard.
+"""
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+import pyarrow as pa
+from pydivsufsort import divsufsort
+
+from semel.text.tokens import SOLO, WORD, char_class, decode, fold_case, mix64, string_buffers
+
+_FNV_OFFSET = np.uint64(0xCBF29CE484222325)
+_FNV_PRIME = np.uint64(0x100000001B3)
+
+MODES = ("first", "all", "mark")
+
+
+@nb.njit(nogil=True, cache=True)
+def _tokens(offsets: np.ndarray, data: np.ndarray, out_hash: np.ndarray, out_start: np.ndarray,
+            out_end: np.ndarray, out_clean: np.ndarray, tok_offsets: np.ndarray) -> int:
+    """Tokens with byte offsets. out_clean[t] = 1 when a cut may start at token t: it is the first of its
+    document, whitespace precedes it, or it or the previous token is a spaceless-script character."""
+    n = 0
+    for d in range(offsets.shape[0] - 1):
+        tok_offsets[d] = n
+        s = offsets[d]
+        e = offsets[d + 1]
+        i = s
+        h = _FNV_OFFSET
+        in_word = False
+        space = True  # whitespace (or the document start) seen since the last token ended
+        prev_solo = False
+        wstart = 0
+        while i < e:
+            b = data[i]
+            if b < 0x80:
+                cp = int(b)
+                width = 1
+            else:
+                cp, width = decode(data, i, e)
+            if 0x300 <= cp <= 0x36F and in_word:
+                i += width
+                continue
+            cls = char_class(cp)
+            if cls == WORD:
+                if not in_word:
+                    wstart = i
+                    in_word = True
+                    h = _FNV_OFFSET
+                c = fold_case(cp)
+                if c == 0xDF or c == 0x1E9E:
+                    h = (h ^ np.uint64(0x73)) * _FNV_PRIME
+                    c = 0x73
+                h = (h ^ np.uint64(c)) * _FNV_PRIME
+                i += width
+                continue
+            if in_word:
+                out_hash[n] = mix64(h)
+                out_start[n] = wstart
+                out_end[n] = i
+                out_clean[n] = 1 if (space or prev_solo) else 0
+                n += 1
+                in_word = False
+                space = False
+                prev_solo = False
+            if cls == SOLO:
+                out_hash[n] = mix64((_FNV_OFFSET ^ np.uint64(cp)) * _FNV_PRIME)
+                out_start[n] = i
+                out_end[n] = i + width
+                out_clean[n] = 1
+                n += 1
+                space = False
+                prev_solo = True
+            elif b == 0x20 or 0x09 <= b <= 0x0D or cp == 0xA0 or cp == 0x3000:
+                space = True
+            i += width
+        if in_word:
+            out_hash[n] = mix64(h)
+            out_start[n] = wstart
+            out_end[n] = e
+            out_clean[n] = 1 if (space or prev_solo) else 0
+            n += 1
+    tok_offsets[offsets.shape[0] - 1] = n
+    return n
+
+
+class Tokens:
+    """The tokens of a batch: `offsets[d]:offsets[d+1]` are document d's; byte offsets index the batch's
+    UTF-8 buffer. `clean[t]`: a cut may start at token t (so one may end after token t-1)."""
+
+    __slots__ = ("offsets", "hash", "start", "end", "clean")
+
+    def __init__(self, offsets: np.ndarray, hash: np.ndarray, start: np.ndarray, end: np.ndarray,
+                 clean: np.ndarray) -> None:
+        self.offsets, self.hash, self.start, self.end, self.clean = offsets, hash, start, end, clean
+
+    def __len__(self) -> int:
+        return int(self.hash.shape[0])
+
+
+def token_spans(texts: pa.Array | pa.ChunkedArray) -> Tokens:
+    """Every token of every document with its hash, byte offsets and word-boundary flag."""
+    offsets, data = string_buffers(texts)
+    n = len(offsets) - 1
+    cap = int(offsets[-1] - offsets[0]) + 1
+    pos_type = np.int32 if int(offsets[-1]) < 2**31 else np.int64
+    h = np.empty(cap, np.uint64)
+    start = np.empty(cap, pos_type)
+    end = np.empty(cap, pos_type)
+    clean = np.empty(cap, np.uint8)
+    tok_offsets = np.empty(n + 1, np.int64)
+    used = _tokens(offsets, data, h, start, end, clean, tok_offsets)
+    return Tokens(tok_offsets, h[:used].copy(), start[:used].copy(), end[:used].copy(), clean[:used].copy())
+
+
+@nb.njit(nogil=True, cache=True)
+def _sequence(sym: np.ndarray, tok_offsets: np.ndarray, seq: np.ndarray, nb_: np.ndarray) -> None:
+    """Symbols with a barrier (0) after each document; nb_[p] = tokens from p to the next barrier."""
+    ndocs = tok_offsets.shape[0] - 1
+    for d in range(ndocs):
+        a = tok_offsets[d]
+        b = tok_offsets[d + 1]
+        for t in range(a, b):
+            seq[t + d] = sym[t]
+        seq[b + d] = 0
+    run = 0
+    for p in range(seq.shape[0] - 1, -1, -1):
+        if seq[p] == 0:
+            run = 0
+        else:
+            run += 1
+        nb_[p] = run
+
+
+@nb.njit(nogil=True, cache=True)
+def _encode(seq: np.ndarray, width: int, out: np.ndarray) -> None:
+    for i in range(seq.shape[0]):
+        v = seq[i]
+        for j in range(width):
+            out[i * width + j] = (v >> (8 * (width - 1 - j))) & 0xFF
+
+
+@nb.njit(nogil=True, cache=True)
+def _aligned(sa_bytes: np.ndarray, width: int, out: np.ndarray) -> int:
+    n = 0
+    for i in range(sa_bytes.shape[0]):
+        v = sa_bytes[i]
+        if v % width == 0:
+            out[n] = v // width
+            n += 1
+    return n
+
+
+def suffix_array(seq: np.ndarray, alphabet: int) -> np.ndarray:
+    """The suffix array of an integer sequence with symbols in [0, alphabet), via libdivsufsort on its
+    big-endian fixed-width byte encoding (byte suffixes at symbol boundaries sort like symbol suffixes)."""
+    width = 1 if alphabet <= 1 << 8 else 2 if alphabet <= 1 << 16 else 3 if alphabet <= 1 << 24 else 4
+    n = seq.shape[0]
+    if width == 1:
+        return np.asarray(divsufsort(seq.astype(np.uint8)))
+    enc = np.empty(n * width, np.uint8)
+    _encode(seq, width, enc)
+    sa_bytes = np.asarray(divsufsort(enc))
+    del enc
+    out = np.empty(n, sa_bytes.dtype)
+    used = _aligned(sa_bytes, width, out)
+    assert used == n
+    return out
+
+
+@nb.njit(nogil=True, cache=True)
+def lcp_kasai(seq: np.ndarray, sa: np.ndarray) -> np.ndarray:
+    """lcp[i] = length of the common prefix of suffixes sa[i-1] and sa[i] (lcp[0] = 0), in O(n)."""
+    n = seq.shape[0]
+    rank = np.empty(n, sa.dtype)
+    for i in range(n):
+        rank[sa[i]] = i
+    lcp = np.zeros(n, np.int32)
+    h = 0
+    for p in range(n):
+        r = rank[p]
+        if r > 0:
+            q = sa[r - 1]
+            while p + h < n and q + h < n and seq[p + h] == seq[q + h]:
+                h += 1
+            lcp[r] = h
+            if h > 0:
+                h -= 1
+        else:
+            h = 0
+    return lcp
+
+
+@nb.njit(nogil=True, cache=True)
+def longest_previous_factor(sa: np.ndarray, lcp: np.ndarray) -> np.ndarray:
+    """LPF[p] = longest prefix of suffix p that also starts at some q < p (Crochemore, Ilie & Smyth 2008:
+    one stack pass over the suffix array). Overwrites `lcp`."""
+    n = sa.shape[0]
+    lpf = np.zeros(n, np.int32)
+    stack = np.empty(n + 1, np.int64)
+    top = 0
+    stack[0] = 0
+    for i in range(1, n + 1):
+        si = sa[i] if i < n else -1
+        li = lcp[i] if i < n else 0
+        while top >= 0:
+            j = stack[top]
+            sj = sa[j]
+            if si < sj:
+                lpf[sj] = max(lcp[j], li)
+                li = min(lcp[j], li)
+            elif si > sj and li <= lcp[j]:
+                lpf[sj] = lcp[j]
+            else:
+                break
+            top -= 1
+        if i < n:
+            lcp[i] = li
+            top += 1
+            stack[top] = i
+    return lpf
+
+
+@nb.njit(nogil=True, cache=True)
+def _cover_first(lpf: np.ndarray, nb_: np.ndarray, k: int, covered: np.ndarray) -> None:
+    end = 0
+    for p in range(lpf.shape[0]):
+        m = min(lpf[p], nb_[p])
+        if m >= k and p + m > end:
+            end = p + m
+        covered[p] = 1 if p < end else 0
+
+
+@nb.njit(nogil=True, cache=True)
+def _cover_all(sa: np.ndarray, lcp: np.ndarray, nb_: np.ndarray, k: int, covered: np.ndarray) -> None:
+    n = sa.shape[0]
+    reach = np.zeros(n, np.int32)
+    for i in range(1, n):
+        m = min(lcp[i], nb_[sa[i]])
+        if m >= k:
+            if m > reach[sa[i]]:
+                reach[sa[i]] = m
+            if m > reach[sa[i - 1]]:
+                reach[sa[i - 1]] = m
+    end = 0
+    for p in range(n):
+        if reach[p] > 0 and p + reach[p] > end:
+            end = p + reach[p]
+        covered[p] = 1 if p < end else 0
+
+
+@nb.njit(nogil=True, cache=True)
+def _unbarrier(covered: np.ndarray, tok_offsets: np.ndarray, out: np.ndarray) -> None:
+    for d in range(tok_offsets.shape[0] - 1):
+        for t in range(tok_offsets[d], tok_offsets[d + 1]):
+            out[t] = covered[t + d]
+
+
+def find_repeats(hashes: np.ndarray, tok_offsets: np.ndarray, min_tokens: int = 50,
+                 mode: str = "first") -> np.ndarray:
+    """uint8 per token: 1 where the token lies in a span of >= `min_tokens` tokens that occurs elsewhere
+    in the documents (``all``) or earlier (``first``/``mark``: the first occurrence is kept).
+
+    `hashes` are token hashes in document order; `tok_offsets[d]:tok_offsets[d+1]` are document d's.
+    """
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+    if min_tokens < 1:
+        raise ValueError("min_tokens must be at least 1")
+    n = int(hashes.shape[0])
+    ndocs = int(tok_offsets.shape[0] - 1)
+    out = np.zeros(n, np.uint8)
+    if n < 2 * min_tokens:
+        return out
+    uniq, inverse, counts = np.unique(hashes, return_inverse=True, return_counts=True)
+    del uniq
+    repeated = counts > 1
+    if not repeated.any():
+        return out
+    # symbols: 0 = barrier (document end, or a token that occurs once), 1.. = tokens that repeat
+    rank = np.cumsum(repeated, dtype=np.int64).astype(np.uint32)
+    rank[~repeated] = 0
+    sym = rank[inverse]
+    del inverse, rank, counts, repeated
+    alphabet = int(sym.max()) + 1
+    seq = np.empty(n + ndocs, np.uint32)
+    nb_ = np.empty(n + ndocs, np.int32)
+    _sequence(sym, tok_offsets, seq, nb_)
+    del sym
+    sa = suffix_array(seq, alphabet)
+    lcp = lcp_kasai(seq, sa)
+    del seq
+    covered = np.zeros(n + ndocs, np.uint8)
+    if mode == "all":
+        _cover_all(sa, lcp, nb_, min_tokens, covered)
+    else:
+        lpf = longest_previous_factor(sa, lcp)
+        del sa, lcp
+        _cover_first(lpf, nb_, min_tokens, covered)
+    _unbarrier(covered, tok_offsets, out)
+    return out
+
+
+@nb.njit(inline="always", cache=True)
+def _ws(b: int) -> bool:
+    return b == 0x20 or 0x09 <= b <= 0x0D
+
+
+@nb.njit(nogil=True, cache=True)
+def _cut(offsets: np.ndarray, data: np.ndarray, tok_offsets: np.ndarray, start: np.ndarray, end: np.ndarray,
+         clean: np.ndarray, dup: np.ndarray, remove: bool, out: np.ndarray, out_offsets: np.ndarray,
+         doc_stats: np.ndarray, span_doc: np.ndarray, span_start: np.ndarray, span_end: np.ndarray
+         ) -> tuple[int, int]:
+    pos = 0
+    nspans = 0
+    for d in range(offsets.shape[0] - 1):
+        s = offsets[d]
+        e = offsets[d + 1]
+        out_offsets[d] = pos
+        ta = tok_offsets[d]
+        tb = tok_offsets[d + 1]
+        cur = s  # bytes before cur are copied or cut
+        char_cur = 0  # characters of the original before `cur`
+        t = ta
+        removed_chars = 0
+        removed_tokens = 0
+        while t < tb:
+            if dup[t] == 0:
+                t += 1
+                continue
+            a = t
+            while t < tb and dup[t] != 0:
+                t += 1
+            b = t  # tokens [a, b) are repeated
+            while a < b and clean[a] == 0:
+                a += 1
+            while b > a and not (b == tb or clean[b] != 0):
+                b -= 1
+            if a >= b:
+                continue
+            gap_lo = end[a - 1] if a > ta else s
+            gap_hi = start[b] if b < tb else e
+            x = start[a]  # widen backwards over punctuation attached to the first word
+            y = x
+            while y > gap_lo and not _ws(data[y - 1]):
+                y -= 1
+            if y > gap_lo or a == ta:  # stopped at whitespace, or at the document start
+                x = y
+            z = end[b - 1]  # widen forwards over attached punctuation, then the whitespace after it
+            while z < gap_hi and not _ws(data[z]):
+                z += 1
+            while z < gap_hi and _ws(data[z]):
+                z += 1
+            if z == e:  # the cut reaches the end: take the whitespace before it too
+                while x > gap_lo and _ws(data[x - 1]):
+                    x -= 1
+            c0 = char_cur
+            for i in range(cur, x):
+                if (data[i] & 0xC0) != 0x80:
+                    c0 += 1
+            c1 = c0
+            for i in range(x, z):
+                if (data[i] & 0xC0) != 0x80:
+                    c1 += 1
+            if remove:
+                out[pos:pos + (x - cur)] = data[cur:x]
+                pos += x - cur
+            else:
+                out[pos:pos + (z - cur)] = data[cur:z]
+                pos += z - cur
+            span_doc[nspans] = d
+            span_start[nspans] = c0
+            span_end[nspans] = c1
+            nspans += 1
+            removed_chars += c1 - c0
+            removed_tokens += b - a
+            cur = z
+            char_cur = c1
+        out[pos:pos + (e - cur)] = data[cur:e]
+        pos += e - cur
+        doc_stats[d, 0] = removed_tokens
+        doc_stats[d, 1] = removed_chars
+        doc_stats[d, 2] = tb - ta
+        n_chars = char_cur
+        for i in range(cur, e):
+            if (data[i] & 0xC0) != 0x80:
+                n_chars += 1
+        doc_stats[d, 3] = n_chars
+    out_offsets[offsets.shape[0] - 1] = pos
+    return pos, nspans
+
+
+class Cut:
+    """A batch after cutting: texts, per-document (tokens removed, chars removed, tokens, chars), spans."""
+
+    __slots__ = ("texts", "stats", "span_doc", "span_start", "span_end")
+
+    def __init__(self, texts: pa.Array, stats: np.ndarray, span_doc: np.ndarray, span_start: np.ndarray,
+                 span_end: np.ndarray) -> None:
+        self.texts, self.stats = texts, stats
+        self.span_doc, self.span_start, self.span_end = span_doc, span_start, span_end
+
+    def spans_column(self) -> pa.Array:
+        """list<struct<start, end>> per document, character offsets into the original text."""
+        n = self.stats.shape[0]
+        counts = np.bincount(self.span_doc, minlength=n) if self.span_doc.size else np.zeros(n, np.int64)
+        offs = np.zeros(n + 1, dtype=np.int32)
+        np.cumsum(counts, out=offs[1:])
+        struct = pa.StructArray.from_arrays([pa.array(self.span_start, pa.int64()),
+                                             pa.array(self.span_end, pa.int64())], names=["start", "end"])
+        return pa.ListArray.from_arrays(pa.array(offs, pa.int32()), struct)
+
+
+def cut(texts: pa.Array | pa.ChunkedArray, tokens: Tokens, dup: np.ndarray, remove: bool = True) -> Cut:
+    """Cut the runs of `dup` tokens out of the texts (or only record them if not `remove`), snapped to
+    whole words: a cut never starts or ends inside a word and never splits a UTF-8 sequence."""
+    offsets, data = string_buffers(texts)
+    ndocs = len(offsets) - 1
+    out = np.empty(max(int(offsets[-1] - offsets[0]), 1), np.uint8)
+    out_offsets = np.empty(ndocs + 1, np.int64)
+    stats = np.zeros((ndocs, 4), np.int64)
+    runs = int(np.count_nonzero(np.diff(dup.astype(np.int8), prepend=0) == 1)) + ndocs if dup.size else 0
+    span_doc = np.empty(runs, np.int64)
+    span_start = np.empty(runs, np.int64)
+    span_end = np.empty(runs, np.int64)
+    used, nspans = _cut(offsets, data, tokens.offsets, tokens.start, tokens.end, tokens.clean, dup, remove,
+                        out, out_offsets, stats, span_doc, span_start, span_end)
+    arr = pa.LargeStringArray.from_buffers(ndocs, pa.py_buffer(out_offsets), pa.py_buffer(out[:used]))
+    return Cut(arr, stats, span_doc[:nspans], span_start[:nspans], span_end[:nspans])
