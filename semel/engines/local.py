@@ -14,6 +14,7 @@ by the text of the collection.
 """
 from __future__ import annotations
 
+import io
 import json
 import os
 import resource
@@ -34,9 +35,12 @@ from semel.cluster import choose_kept, new_forest, roots, union_pairs
 from semel.config import DedupConfig
 from semel.errors import SemelError
 from semel.io import (
+    CHANGED,
     ID,
+    LINE,
     RAW,
     ROW,
+    SOURCE,
     TEXT,
     ErrorLog,
     InputSpec,
@@ -44,7 +48,7 @@ from semel.io import (
     open_writer,
     read_batches,
 )
-from semel.io.formats import detect_format, split_compression
+from semel.io.formats import detect_format, open_input, split_compression
 from semel.lsh import Scratch, band_order, jaccard_to, join_band, longest_document, min_agreement
 from semel.progress import progress
 from semel.sketch import sketch_batch
@@ -204,6 +208,8 @@ def _stage_sketch(cfg: DedupConfig, work: _Work, stats: DedupStats, errors: Erro
         meta = pa.table({
             "id": batch.column(ID),
             "row": batch.column(ROW),
+            "source": batch.column(SOURCE).dictionary_encode(),
+            "line": batch.column(LINE),
             "length": pa.array(sk.lengths),
             "priority": pa.array(_keep_values(batch, cfg, sk.lengths)),
         })
@@ -343,13 +349,51 @@ def _stage_keep(cfg: DedupConfig, work: _Work, stats: DedupStats) -> pa.Table:
     return table
 
 
+def _copy_kept_lines(cfg: DedupConfig, work: _Work, clusters: pa.Table, out_path: str) -> None:
+    """Kept JSONL records copied line for line from the inputs, without parsing JSON again: the sketch
+    stage recorded each document's file and line."""
+    parts = _part_dirs(work)
+    meta = pa.concat_tables([pq.read_table(os.path.join(p, "meta.parquet"), columns=["source", "line"])
+                             for p in parts]).combine_chunks()
+    kept = clusters.column("kept").to_numpy(zero_copy_only=False)
+    sources = meta.column("source").cast(pa.string()).to_numpy(zero_copy_only=False)
+    lines = meta.column("line").to_numpy(zero_copy_only=False)
+    with open_writer(out_path, text_field=cfg.text_field, id_field=cfg.id_field) as writer:
+        for path in dict.fromkeys(cfg.inputs):
+            wanted = np.sort(lines[kept & (sources == path)])
+            chunk: list[bytes] = []
+            k = 0
+            with open_input(path) as stream:
+                for number, raw in enumerate(io.BufferedReader(stream, 1 << 20) if path != "-" else stream,
+                                             start=1):
+                    if k < len(wanted) and wanted[k] == number:
+                        chunk.append(raw if raw.endswith(b"\n") else raw + b"\n")
+                        k += 1
+                        if len(chunk) >= 8192:
+                            writer.write(_raw_batch(chunk))
+                            chunk = []
+            if chunk:
+                writer.write(_raw_batch(chunk))
+
+
+def _raw_batch(lines: list[bytes]) -> pa.RecordBatch:
+    n = len(lines)
+    empty = pa.array([""] * n, pa.string())
+    return pa.RecordBatch.from_arrays([empty, empty, pa.array(lines, pa.large_binary()),
+                                       pa.array(np.zeros(n, bool))], names=[ID, TEXT, RAW, CHANGED])
+
+
 def _stage_write(cfg: DedupConfig, work: _Work, clusters: pa.Table, input_format: str | None) -> str | None:
-    kept_rows = np.flatnonzero(clusters.column("kept").to_numpy(zero_copy_only=False))
-    spec = InputSpec(paths=list(cfg.inputs), id_field=cfg.id_field, text_field=cfg.text_field,
-                     on_error="skip" if cfg.on_error == "skip" else "fail", batch_size=cfg.batch_size)
     out_path = kept_output_path(cfg)
     if out_path is None:
         return None
+    if not cfg.repair and "-" not in cfg.inputs and all(detect_format(p) == "jsonl" for p in cfg.inputs):
+        _copy_kept_lines(cfg, work, clusters, out_path)
+        work.mark_done("write", {"path": out_path})
+        return out_path
+    kept_rows = np.flatnonzero(clusters.column("kept").to_numpy(zero_copy_only=False))
+    spec = InputSpec(paths=list(cfg.inputs), id_field=cfg.id_field, text_field=cfg.text_field,
+                     on_error="skip" if cfg.on_error == "skip" else "fail", batch_size=cfg.batch_size)
     keep_mask = np.zeros(len(clusters), dtype=bool)
     keep_mask[kept_rows] = True
     position = 0
@@ -362,6 +406,8 @@ def _stage_write(cfg: DedupConfig, work: _Work, clusters: pa.Table, input_format
             if cfg.repair and selected.num_rows:
                 idx = selected.schema.get_field_index(TEXT)
                 selected = selected.set_column(idx, TEXT, repaired_texts(selected.column(TEXT)))
+            else:  # the writer can copy raw lines without comparing texts
+                selected = selected.append_column(CHANGED, pa.array(np.zeros(selected.num_rows, bool)))
             if selected.num_rows:
                 writer.write(selected)
     work.mark_done("write", {"path": out_path})
