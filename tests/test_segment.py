@@ -58,3 +58,37 @@ def test_empty() -> None:
     assert sentence_spans("") == [] and sentence_spans("   \n") == []
     seg = segment("\n\n  \n")
     assert seg.n_paragraphs == 0 and seg.n_lines == 0
+
+
+def _reference_segment(text: str) -> tuple[list[tuple[int, int]], list[int], list[int]]:
+    """`sentence_spans` line by line, paragraphs at blank lines: the definition `segment` must match."""
+    sents: list[tuple[int, int]] = []
+    line_first: list[int] = []
+    para_first: list[int] = []
+    in_para = False
+    pos = 0
+    for line in text.split("\n"):
+        if line.strip():
+            if not in_para:
+                para_first.append(len(line_first))
+                in_para = True
+            line_first.append(len(sents))
+            sents += sentence_spans(text, pos, pos + len(line))
+        else:
+            in_para = False
+        pos += len(line) + 1
+    line_first.append(len(sents))
+    para_first.append(len(line_first) - 1)
+    return sents, line_first, para_first
+
+
+def test_segment_matches_line_by_line_sentence_spans() -> None:
+    import random
+
+    rng = random.Random(7)
+    alphabet = ["a", "B", "é", "Dr", "ecc", "3", "12", "z.B", ".", "!", "?", "…", "。", "！", "」", '"', "'", ")",
+                " ", "  ", "\n", "\n\n", "\t", "\u00a0", "\r\n", "日", "x.y", "...", "U.S", "J", "«", "\u2028"]
+    for _ in range(5000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 50)))
+        seg = segment(text)
+        assert (seg.sentences, seg.line_first, seg.para_first) == _reference_segment(text), repr(text)

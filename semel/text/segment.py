@@ -47,6 +47,13 @@ _CLOSERS = "\"'”’»)\\]}"
 _BOUNDARY = re.compile(
     rf"(?:(?P<latin>[.!?…]+)[{_CLOSERS}]*|[。！？｡]+[{_CLOSERS}」』】〕）〉》]*)(?P<gap>\s*)"
 )
+# The same boundaries, as `segment` scans a whole text: only those `sentence_spans` looks at further, i.e. a
+# Latin run followed by whitespace (not a newline) and a character on the same line, or a CJK run followed
+# by a character on the same line. Possessive quantifiers: no backtracking into a shorter run.
+_CANDIDATE = re.compile(
+    rf"(?=[.!?…。！？｡])(?:(?P<latin>[.!?…]++)[{_CLOSERS}]*+(?P<gap>[^\S\n]++)"
+    rf"|[。！？｡]++[{_CLOSERS}」』】〕）〉》]*+(?P<cgap>[^\S\n]*+))(?=\S)"
+)
 _DOTTED = re.compile(r"(?:[^\W\d_]{1,4}\.)+[^\W\d_]{1,4}")
 
 
@@ -57,7 +64,12 @@ def _ends_sentence(text: str, m: re.Match[str], start: int, next_char: str) -> b
     if m.end("latin") - m.start("latin") != 1 or m.group("latin") != "." or m.end("latin") != m.start("gap"):
         return True  # "!", "?", "...", or '."' with a closing quote
     dot = m.start("latin")
-    words = text[max(start, text.rfind(" ", start, dot) + 1):dot].split()
+    return _word_ends_sentence(text[max(start, text.rfind(" ", start, dot) + 1):dot])
+
+
+def _word_ends_sentence(before: str) -> bool:
+    """Whether a single "." after `before` (the sentence's text after its last space) ends a sentence."""
+    words = before.split()
     if not words:
         return True
     word = words[-1].lstrip(_OPENERS)
@@ -70,6 +82,10 @@ def _ends_sentence(text: str, m: re.Match[str], start: int, next_char: str) -> b
     if word.casefold() in ABBREVIATIONS:
         return False
     return not ("." in word and _DOTTED.fullmatch(word))
+
+
+#: `_word_ends_sentence` of texts seen before (a pure function of a short string), bounded.
+_WORD_CACHE: dict[str, bool] = {}
 
 
 def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
@@ -147,27 +163,55 @@ class Segments:
 
 
 def segment(text: str, sentences: bool = True) -> Segments:
-    """Split `text` into paragraphs, lines and (if `sentences`) sentences; one pass, linear time."""
+    """Split `text` into paragraphs, lines and (if `sentences`) sentences; one pass, linear time.
+
+    Sentences are found with one scan of the whole text (`_CANDIDATE`), not one per line; the result is
+    the same as `sentence_spans` on every line.
+    """
     sents: list[tuple[int, int]] = []
     line_first: list[int] = []
     para_first: list[int] = []
     pos = 0
     in_para = False
+    cands = iter(_CANDIDATE.finditer(text)) if sentences else None
+    cand = next(cands, None) if cands is not None else None
+    append = sents.append
+    cache = _WORD_CACHE
     for line in text.split("\n"):
         n = len(line)
-        if line.isspace() or not line:
+        if not line or line.isspace():
             in_para = False
         else:
-            lead = n - len(line.lstrip())
-            trail = n - len(line.rstrip())
             if not in_para:
                 para_first.append(len(line_first))
                 in_para = True
             line_first.append(len(sents))
-            if sentences:
-                sents.extend(sentence_spans(text, pos + lead, pos + n - trail))
-            else:
-                sents.append((pos + lead, pos + n - trail))
+            s = pos + n - len(line.lstrip())
+            end = pos + len(line.rstrip())
+            # candidates lie inside one line: the punctuation and the next sentence's first character
+            while cand is not None and (c0 := cand.start()) < end:
+                nxt = cand.end()
+                c1 = cand.end("latin")
+                if c1 < 0:  # CJK: always a boundary
+                    append((s, cand.start("cgap")))
+                    s = nxt
+                elif not text[nxt].islower():
+                    b = cand.start("gap")
+                    if c1 - c0 != 1 or c1 != b or text[c0] != ".":
+                        append((s, b))  # "!", "?", "...", or '."' with a closing quote
+                        s = nxt
+                    else:
+                        before = text[max(s, text.rfind(" ", s, c0) + 1):c0]
+                        ends = cache.get(before)
+                        if ends is None:
+                            ends = _word_ends_sentence(before)
+                            if len(cache) < 100_000:
+                                cache[before] = ends
+                        if ends:
+                            append((s, b))
+                            s = nxt
+                cand = next(cands, None)  # type: ignore[call-overload]
+            append((s, end))
         pos += n + 1
     line_first.append(len(sents))
     para_first.append(len(line_first) - 1)
