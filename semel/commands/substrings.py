@@ -57,7 +57,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help=f"shortest repeated span to remove, in tokens (default: {DEFAULT_MIN_TOKENS})")
     p.add_argument("--mode", choices=("first", "all", "mark"), default="first",
                    help="cut all but the first occurrence (default), every occurrence, or nothing")
-    p.add_argument("--shard-mb", type=int, default=DEFAULT_SHARD_MB,
+    p.add_argument("--shard-mb", type=float, default=DEFAULT_SHARD_MB,
                    help=f"text per suffix array, in MB (default: {DEFAULT_SHARD_MB})")
     p.add_argument("--explain", action="store_true",
                    help="print each document's removed spans (on stdout with -o, else on stderr)")

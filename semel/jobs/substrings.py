@@ -94,7 +94,7 @@ class _Stages:
 
 def substrings_file(inputs: str | Sequence[str], output: str = "-", *, id_field: str = "id",
                     text_field: str = "text", min_tokens: int = DEFAULT_MIN_TOKENS, mode: str = "first",
-                    shard_mb: int = DEFAULT_SHARD_MB, on_error: str = "fail", batch_size: int = 8192,
+                    shard_mb: float = DEFAULT_SHARD_MB, on_error: str = "fail", batch_size: int = 8192,
                     progress: bool | None = None, output_format: str | None = None,
                     explain: ExplainFn | None = None) -> SubstringsSummary:
     """Cut every span of >= `min_tokens` tokens that occurs more than once (keeping its first occurrence
@@ -108,8 +108,8 @@ def substrings_file(inputs: str | Sequence[str], output: str = "-", *, id_field:
         raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
     if min_tokens < 1:
         raise ValueError("min_tokens must be at least 1")
-    if shard_mb < 1:
-        raise ValueError("shard_mb must be at least 1")
+    if shard_mb <= 0:
+        raise ValueError("shard_mb must be positive")
     paths = [inputs] if isinstance(inputs, str) else list(inputs)
     spec = InputSpec(paths=paths, id_field=id_field, text_field=text_field, on_error=on_error,  # type: ignore[arg-type]
                      batch_size=batch_size)
@@ -119,7 +119,7 @@ def substrings_file(inputs: str | Sequence[str], output: str = "-", *, id_field:
     stages = _Stages()
     errors = ErrorLog()
     start = time.perf_counter()
-    budget = shard_mb << 20
+    budget = max(1, int(shard_mb * (1 << 20)))
     bar = progress_bar(desc="substrings", unit=" docs", enabled=progress)
     try:
         with open_writer(output, format=output_format, text_field=text_field, id_field=id_field) as writer:

@@ -1,0 +1,207 @@
+"""`semel substrings`: suffix-array kernels against brute force, planted passages, properties, CLI."""
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from semel.cli import main
+from semel.jobs.substrings import substrings_file
+from semel.spans.suffix import (
+    cut,
+    find_repeats,
+    lcp_kasai,
+    longest_previous_factor,
+    suffix_array,
+    token_spans,
+)
+
+PASSAGES = {
+    "it": "Il presidente della regione ha dichiarato che la situazione resta grave ma sotto controllo, "
+          "e che nei prossimi giorni saranno stanziati nuovi fondi per le famiglie colpite dall'alluvione "
+          "di ottobre, con un piano straordinario che coinvolgerà tutti i comuni della provincia.",
+    "en": "The mayor said on Tuesday that the council would review the decision after residents complained "
+          "that the new traffic plan had doubled their commute, adding that no final choice had been made "
+          "and that every option, including scrapping the plan, remained on the table for now.",
+    "zh": "市政府周二表示，将在居民投诉新的交通计划使通勤时间翻倍后重新审议这一决定，"
+          "并补充说尚未做出最终选择。",
+}
+FILL = {"it": "casa strada polizia sindaco città notte giorno uomo donna treno scuola lavoro".split(),
+        "en": "house street police mayor city night day man woman train school work".split(),
+        "zh": list("我你他们的是在有不了人这中大为上个国说到时要就出会可也年生")}
+
+
+def apply(texts: list[str], k: int, mode: str = "first") -> tuple[list[str], list[list[dict]]]:
+    arr = pa.array(texts, pa.large_string())
+    tok = token_spans(arr)
+    res = cut(arr, tok, find_repeats(tok.hash, tok.offsets, k, mode), remove=mode != "mark")
+    res.texts.validate(full=True)  # valid UTF-8
+    return res.texts.to_pylist(), res.spans_column().to_pylist()
+
+
+def brute_cover(docs: list[list[int]], k: int, mode: str) -> list[int]:
+    """Tokens inside a repeated k-window (every repeat of >= k tokens is a union of them)."""
+    count: dict[tuple, int] = {}
+    for toks in docs:
+        for i in range(len(toks) - k + 1):
+            w = tuple(toks[i:i + k])
+            count[w] = count.get(w, 0) + 1
+    seen: set[tuple] = set()
+    out: list[int] = []
+    for toks in docs:
+        cov = [0] * len(toks)
+        for i in range(len(toks) - k + 1):
+            w = tuple(toks[i:i + k])
+            if (count[w] > 1) if mode == "all" else (w in seen):
+                cov[i:i + k] = [1] * k
+            seen.add(w)
+        out += cov
+    return out
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.lists(st.integers(0, 3), max_size=25), min_size=1, max_size=6), st.integers(1, 5),
+       st.sampled_from(["first", "all"]))
+def test_find_repeats_matches_brute_force(docs: list[list[int]], k: int, mode: str) -> None:
+    hashes = np.array([x for d in docs for x in d], dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+    offsets = np.cumsum([0] + [len(d) for d in docs]).astype(np.int64)
+    assert find_repeats(hashes, offsets, k, mode).tolist() == brute_cover(docs, k, mode)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.integers(1, 4), min_size=1, max_size=40), st.sampled_from([5, 300, 70_000, 1 << 25]))
+def test_suffix_array_lcp_lpf(seq: list[int], scale: int) -> None:
+    s = np.array(seq, dtype=np.uint32) * np.uint32(max(1, (scale - 1) // 4))
+    sa = suffix_array(s, int(s.max()) + 1)
+    assert sa.tolist() == sorted(range(len(seq)), key=lambda i: seq[i:])
+    lcp = lcp_kasai(s, sa)
+    lpf = longest_previous_factor(sa, lcp.copy())
+    for p in range(len(seq)):
+        best = 0
+        for q in range(p):
+            n = 0
+            while p + n < len(seq) and seq[q + n] == seq[p + n]:
+                n += 1
+            best = max(best, n)
+        assert lpf[p] == best
+
+
+def planted(n: int = 24, seed: int = 0) -> tuple[list[str], list[str | None]]:
+    rng = random.Random(seed)
+    texts, which = [], []
+    for i in range(n):
+        lang = ("it", "en", "zh")[i % 3]
+        sep = "" if lang == "zh" else " "
+        a = sep.join(rng.choice(FILL[lang]) + ("" if lang == "zh" else str(rng.randrange(10**6)))
+                     for _ in range(30))
+        b = sep.join(rng.choice(FILL[lang]) + ("" if lang == "zh" else str(rng.randrange(10**6)))
+                     for _ in range(30))
+        has = i % 2 == 0
+        texts.append(f"{a}.\n\n{PASSAGES[lang]}\n\n{b}." if has else f"{a}. {b}.")
+        which.append(lang if has else None)
+    return texts, which
+
+
+def test_planted_passages_first_mode() -> None:
+    texts, which = planted()
+    out, spans = apply(texts, 20)
+    first_seen: set[str] = set()
+    for text, new, sp, lang in zip(texts, out, spans, which, strict=True):
+        if lang is None:
+            assert new == text and sp == []
+        elif lang not in first_seen:
+            first_seen.add(lang)
+            assert new == text  # the first occurrence is kept
+        else:
+            assert PASSAGES[lang] not in new and len(sp) == 1
+            removed = text[sp[0]["start"]:sp[0]["end"]]
+            assert PASSAGES[lang] in removed and len(removed) < len(PASSAGES[lang]) + 12
+            assert new == text[:sp[0]["start"]] + text[sp[0]["end"]:]
+
+
+def test_modes_all_and_mark() -> None:
+    texts, which = planted()
+    out, _ = apply(texts, 20, "all")
+    for new, lang in zip(out, which, strict=True):
+        if lang is not None:
+            assert PASSAGES[lang] not in new
+    out, spans = apply(texts, 20, "mark")
+    assert out == texts and sum(len(s) for s in spans) == sum(w is not None for w in which) - 3
+
+
+def test_cuts_snap_to_words() -> None:
+    shared = "l'ultimo giorno dell'anno la città era in festa, e tutti aspettavano il concerto in piazza"
+    texts = ["Prima: " + shared + " fine.", "Dopo" + shared.replace("l'ultimo", "xl'ultimo") + "!"]
+    out, _ = apply(texts, 5)
+    assert set(out[1].split()) <= set(texts[1].split())  # no half-words left behind
+
+
+words = st.sampled_from(["alfa", "beta", "gamma", "n'è", "città", "ß", "中文", "段落", "«x»", "3.5"])
+segment = st.lists(words, min_size=1, max_size=6).map(" ".join)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.lists(st.one_of(segment, st.sampled_from(["P1", "P2"])), max_size=6), min_size=1,
+                max_size=6), st.integers(3, 6))
+def test_properties(docs: list[list[str]], k: int) -> None:
+    pool = {"P1": " ".join(f"uno{i}" for i in range(8)), "P2": "".join("甲乙丙丁戊己庚辛")}
+    texts = []
+    for d, segs in enumerate(docs):
+        parts = [pool.get(s, s) for s in segs] + [f"solo{d}q"]
+        texts.append(" ".join(parts) + ".")
+    out, spans = apply(texts, k)
+    for d, (text, new) in enumerate(zip(texts, out, strict=True)):
+        assert f"solo{d}q" in new  # text that occurs once is never removed
+        for s in spans[d]:
+            assert 0 <= s["start"] < s["end"] <= len(text)
+    again, _ = apply(out, k)
+    assert again == out  # removing is idempotent
+
+
+def write_jsonl(path: Path, records: list[dict]) -> None:
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+
+
+def test_job_and_shards(tmp_path: Path) -> None:
+    texts, which = planted()
+    src = tmp_path / "in.jsonl"
+    write_jsonl(src, [{"id": f"d{i}", "text": t} for i, t in enumerate(texts)])
+    s = substrings_file(str(src), str(tmp_path / "out.jsonl"), min_tokens=20, progress=False)
+    assert s.changed == sum(w is not None for w in which) - 3 and s.shards == 1
+    recs = [json.loads(ln) for ln in (tmp_path / "out.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert all("substrings_removed" in r and "substrings_removed_chars" in r for r in recs)
+    stats = json.loads((tmp_path / "out.jsonl.stats.json").read_text())
+    assert stats["job"] == "substrings" and stats["stats"]["stages"]
+    # one document per shard: nothing is found across shards (the documented limit)
+    s = substrings_file(str(src), str(tmp_path / "sharded.jsonl"), min_tokens=20, shard_mb=1e-4, batch_size=1,
+                        progress=False)
+    assert s.changed == 0 and s.shards == 24
+
+
+def test_cli_parquet_and_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    texts, _ = planted(9)
+    src, out = tmp_path / "in.parquet", tmp_path / "out.parquet"
+    pq.write_table(pa.table({"id": [str(i) for i in range(9)], "text": texts, "n": list(range(9))}), src)
+    assert main(["substrings", str(src), "-o", str(out), "--min-tokens", "20", "--explain",
+                 "--no-progress"]) == 0
+    captured = capsys.readouterr()
+    assert "span(s) removed" in captured.out and "semel substrings: 9 documents" in captured.err
+    t = pq.read_table(out)
+    assert t.column("n").to_pylist() == list(range(9)) and "substrings_removed" in t.column_names
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": 1, "text": "fine"}\n{"id": 2, "text": \n', encoding="utf-8")
+    assert main(["substrings", str(bad), "-o", str(tmp_path / "o.jsonl"), "--no-progress"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and f"{bad}:2:" in err and not (tmp_path / "o.jsonl").exists()
+    assert main(["substrings", str(bad), "-o", str(tmp_path / "o.jsonl"), "--on-error", "skip",
+                 "--no-progress"]) == 0
+    assert "skipped    1" in capsys.readouterr().err
+    assert main(["substrings", str(src), "-o", str(out), "--min-tokens", "0"]) == 1
+    assert "min_tokens" in capsys.readouterr().err
