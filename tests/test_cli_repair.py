@@ -109,3 +109,18 @@ def test_python_api() -> None:
     text = SEED.read_text(encoding="utf-8")
     assert semel.repair(text).rstrip("\n").split("\n\n") == seed_paragraphs()
     assert len(semel.repair_document(text).removed) == 15
+
+
+def test_no_stats(tmp_path: Path) -> None:
+    src = tmp_path / "in.jsonl"
+    write_jsonl(src, [{"id": "seed", "text": SEED.read_text(encoding="utf-8")},
+                      {"id": "ok", "text": "Nothing repeated in this short document at all."}])
+    out = tmp_path / "out.jsonl"
+    assert main(["repair", str(src), "-o", str(out), "--no-stats", "--no-progress"]) == 0
+    recs = [json.loads(ln) for ln in out.read_text(encoding="utf-8").splitlines()]
+    assert [r["id"] for r in recs] == ["seed", "ok"]
+    assert all("repair_stats" not in r and "repair_removed" in r for r in recs)
+    assert recs[0]["text"].rstrip("\n").split("\n\n") == seed_paragraphs()
+    # --drop-above still measures what it needs
+    assert main(["repair", str(src), "-o", str(out), "--no-stats", "--drop-above", "--no-progress"]) == 0
+    assert [json.loads(ln)["id"] for ln in out.read_text(encoding="utf-8").splitlines()] == ["ok"]

@@ -54,6 +54,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--drop-above", action="store_true",
                    help="drop (instead of repairing) documents above any Gopher repetition threshold "
                    "(Rae et al. 2021); they are listed with the failed rule in OUTPUT.dropped.jsonl")
+    p.add_argument("--no-stats", dest="stats", action="store_false",
+                   help="do not write repair_stats (Gopher statistics are then only computed for "
+                   "--drop-above)")
     p.add_argument("--explain", action="store_true",
                    help="print each removed span with offsets and where its first occurrence is "
                    "(on stdout with -o, else on stderr)")
@@ -109,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
         summary = repair_file(args.inputs, output, id_field=args.id_field, text_field=args.text_field,
                               min_chars=args.min_chars, units=units, drop_above=args.drop_above,
                               on_error=args.on_error, explain=explain, batch_size=args.batch_size,
-                              progress=args.progress)
+                              progress=args.progress, with_stats=args.stats)
     except ValueError as exc:
         raise SemelError(str(exc)) from None
     print(summary.format(), file=sys.stderr)

@@ -12,11 +12,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any
 
+import numpy as np
 import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from semel.gopher import GOPHER_THRESHOLDS, exceeds, repetition_stats
-from semel.io import ID, TEXT, ErrorLog, InputSpec, atomic_path, open_writer, read_batches
+from semel.gopher import GOPHER_THRESHOLDS, exceeds, repetition_stats, repetition_stats_batch
+from semel.io import CHANGED, ID, TEXT, ErrorLog, InputSpec, atomic_path, open_writer, read_batches
 from semel.io.formats import detect_format, output_format_for
 from semel.progress import progress as progress_bar
 from semel.repair import DEFAULT_MIN_CHARS, UNITS, RepairResult, repair
@@ -29,6 +31,8 @@ STATS = "repair_stats"
 _SPAN_TYPE = pa.list_(pa.struct([("start", pa.int64()), ("end", pa.int64()), ("kept_start", pa.int64()),
                                  ("kept_end", pa.int64()), ("kind", pa.string())]))
 _STATS_TYPE = pa.struct([(k, pa.float64()) for k in GOPHER_THRESHOLDS])
+_SPAN_FIELDS = tuple(_SPAN_TYPE.value_type)
+_LIMITS = np.array(list(GOPHER_THRESHOLDS.values()), dtype=np.float64)
 
 ExplainFn = Callable[[str, str, RepairResult], None]
 
@@ -160,47 +164,89 @@ def repair_file(inputs: str | Sequence[str], output: str = "-", *, id_field: str
 def _repair_batch(batch: pa.RecordBatch, summary: RepairSummary, dropped: list[dict[str, Any]],
                   min_chars: int, units: Sequence[str], drop_above: bool, explain: ExplainFn | None,
                   with_stats: bool) -> pa.RecordBatch:
-    """Repair one batch; returns it without dropped documents and with the extra columns."""
-    ids = batch.column(ID).to_pylist()
-    texts = batch.column(TEXT).to_pylist()
-    keep: list[bool] = []
-    new_texts: list[str | None] = []
-    removed_chars: list[int] = []
-    removed: list[list[dict[str, Any]]] = []
-    stats_col: list[dict[str, float] | None] = []
-    for doc_id, text in zip(ids, texts, strict=True):
-        summary.documents += 1
-        if text is None:
-            text = ""
-        n_bytes = len(text.encode("utf-8")) if not text.isascii() else len(text)
-        summary.bytes_in += n_bytes
-        result, stats, failed = repair_one(text, min_chars=min_chars, units=units,
-                                                drop_above=drop_above, with_stats=with_stats)
-        if failed:
-            summary.dropped += 1
-            reason = f"gopher:{failed[0]}"
-            summary.drop_reasons[reason] += 1
-            dropped.append({"id": doc_id, "reason": reason, "failed": failed, "stats": stats})
-            keep.append(False)
+    """Repair one batch; returns it without dropped documents and with the extra columns.
+
+    Statistics are computed for the whole batch in one compiled pass over the Arrow text buffer; only the
+    repair kernel runs per document. Output columns are built from flat arrays, and ``__changed`` tells
+    the writer which texts changed.
+    """
+    col = batch.column(TEXT)
+    if col.null_count:
+        col = col.fill_null("")
+    n = batch.num_rows
+    summary.documents += n
+    n_bytes = pc.binary_length(col).to_numpy(zero_copy_only=False)
+    summary.bytes_in += int(n_bytes.sum())
+    stats_arr = repetition_stats_batch(col) if (with_stats or drop_above) else None
+    keep = np.ones(n, dtype=bool)
+    if drop_above and stats_arr is not None:
+        keep = ~(stats_arr > _LIMITS).any(axis=1)
+        if not keep.all():
+            ids = batch.column(ID).to_pylist()
+            for i in np.flatnonzero(~keep).tolist():
+                stats = dict(zip(GOPHER_THRESHOLDS, stats_arr[i].tolist(), strict=True))
+                failed = exceeds(stats)
+                summary.dropped += 1
+                reason = f"gopher:{failed[0]}"
+                summary.drop_reasons[reason] += 1
+                dropped.append({"id": ids[i], "reason": reason, "failed": failed, "stats": stats})
+    texts = col.to_pylist()
+    kept = np.flatnonzero(keep).tolist()
+    m = len(kept)
+    removed_chars = np.zeros(m, dtype=np.int64)
+    changed = np.zeros(m, dtype=bool)
+    span_counts = np.zeros(m, dtype=np.int64)
+    new_texts: list[str] = []
+    spans: list[Any] = []
+    ids_list: list[Any] | None = None
+    for k, i in enumerate(kept):
+        text = texts[i]
+        result = repair(text, min_chars=min_chars, units=units)
+        if not result.removed:
             continue
-        keep.append(True)
-        if result.removed:
-            summary.repaired += 1
-            summary.chars_removed += result.stats.chars_removed
-            out_bytes = len(result.text.encode("utf-8")) if not result.text.isascii() else len(result.text)
-            summary.bytes_removed += n_bytes - out_bytes
-            if explain is not None:
-                explain(doc_id, text, result)
-        new_texts.append(result.text)
-        removed_chars.append(result.stats.chars_removed)
-        removed.append([sp.to_dict() for sp in result.removed])
-        stats_col.append(stats)
-    if not all(keep):
+        changed[k] = True
+        summary.repaired += 1
+        removed_chars[k] = result.stats.chars_removed
+        summary.chars_removed += result.stats.chars_removed
+        out = result.text
+        out_bytes = len(out) if out.isascii() else len(out.encode("utf-8"))
+        summary.bytes_removed += int(n_bytes[i]) - out_bytes
+        new_texts.append(out)
+        span_counts[k] = len(result.removed)
+        spans.extend(result.removed)
+        if explain is not None:
+            if ids_list is None:
+                ids_list = batch.column(ID).to_pylist()
+            explain(ids_list[i], text, result)
+    if m < n:
         batch = batch.filter(pa.array(keep, type=pa.bool_()))
+        col = col.filter(pa.array(keep, type=pa.bool_()))
+    if new_texts:
+        col = pc.replace_with_mask(col, pa.array(changed, type=pa.bool_()),
+                                   pa.array(new_texts, type=col.type))
     idx = batch.schema.get_field_index(TEXT)
-    batch = batch.set_column(idx, TEXT, pa.array(new_texts, type=batch.schema.field(TEXT).type))
+    batch = batch.set_column(idx, batch.schema.field(TEXT), col)
     batch = batch.append_column(REMOVED_CHARS, pa.array(removed_chars, type=pa.int64()))
-    batch = batch.append_column(REMOVED, pa.array(removed, type=_SPAN_TYPE))
-    if with_stats:
-        batch = batch.append_column(STATS, pa.array(stats_col, type=_STATS_TYPE))
-    return batch
+    batch = batch.append_column(REMOVED, _spans_column(span_counts, spans))
+    if with_stats and stats_arr is not None:
+        kept_stats = stats_arr[keep] if m < n else stats_arr
+        batch = batch.append_column(STATS, pa.StructArray.from_arrays(
+            [pa.array(kept_stats[:, j], type=pa.float64()) for j in range(len(GOPHER_THRESHOLDS))],
+            fields=list(_STATS_TYPE)))
+    if CHANGED in batch.schema.names:
+        batch = batch.drop_columns([CHANGED])
+    return batch.append_column(CHANGED, pa.array(changed, type=pa.bool_()))
+
+
+def _spans_column(counts: np.ndarray, spans: list[Any]) -> pa.Array:
+    """The `repair_removed` column: list<struct> from per-document span counts and the flat spans."""
+    offsets = np.zeros(len(counts) + 1, dtype=np.int32)
+    np.cumsum(counts, out=offsets[1:])
+    values = pa.StructArray.from_arrays(
+        [pa.array([sp.start for sp in spans], type=pa.int64()),
+         pa.array([sp.end for sp in spans], type=pa.int64()),
+         pa.array([sp.kept_start for sp in spans], type=pa.int64()),
+         pa.array([sp.kept_end for sp in spans], type=pa.int64()),
+         pa.array([sp.kind for sp in spans], type=pa.string())],
+        fields=list(_SPAN_FIELDS))
+    return pa.ListArray.from_arrays(pa.array(offsets, type=pa.int32()), values, type=_SPAN_TYPE)
