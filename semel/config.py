@@ -36,7 +36,9 @@ class DedupConfig:
     id_field: str = "id"
     text_field: str = "text"
     threshold: float = 0.3
-    ngram: int = 3
+    ngram: int | None = None
+    shingle: str = "word"
+    exact_level: str = "tokens"
     num_perm: int = 256
     bands: int | None = None
     rows: int | None = None
@@ -65,8 +67,15 @@ class DedupConfig:
             raise SemelError("dedup needs at least one input")
         if not 0.0 < self.threshold < 1.0:
             raise SemelError(f"--threshold must be between 0 and 1 (exclusive), got {self.threshold}")
+        if self.shingle not in ("word", "char"):
+            raise SemelError(f"--shingle must be word or char, got {self.shingle!r}")
+        if self.ngram is None:
+            self.ngram = 3 if self.shingle == "word" else 5
         if self.ngram < 1:
             raise SemelError(f"--ngram must be >= 1, got {self.ngram}")
+        if self.exact_level not in ("tokens", "standard", "whitespace", "none"):
+            raise SemelError(f"--exact-level must be tokens, standard, whitespace or none, "
+                             f"got {self.exact_level!r}")
         if self.num_perm < 8 or self.num_perm & (self.num_perm - 1):
             raise SemelError(f"--num-perm must be a power of two >= 8, got {self.num_perm}")
         if (self.bands is None) != (self.rows is None):
@@ -106,9 +115,9 @@ class DedupConfig:
 
     def fingerprint(self) -> str:
         """A hash of every setting that changes results: a resumed run must match it."""
-        keys = ("inputs", "id_field", "text_field", "threshold", "ngram", "num_perm", "containment",
-                "min_containment_shingles", "max_gap", "max_trailing", "keep", "exact", "near", "repair",
-                "on_error", "max_bucket", "bucket_window")
+        keys = ("inputs", "id_field", "text_field", "threshold", "ngram", "shingle", "exact_level",
+                "num_perm", "containment", "min_containment_shingles", "max_gap", "max_trailing", "keep",
+                "exact", "near", "repair", "on_error", "max_bucket", "bucket_window")
         data = {k: asdict(self)[k] for k in keys}
         data["band_rows"] = self.band_rows
         data["inputs"] = [os.path.abspath(p) if p != "-" else p for p in self.inputs]

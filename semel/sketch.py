@@ -9,11 +9,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
+import xxhash
 
 from semel.lsh import shingle_sequences
 from semel.minhash import band_keys, signatures
+from semel.text.normalize import normalize_text
 from semel.text.tokens import shingle_hashes
-
 
 MINI_BINS = 128  # 256 bytes a document; at the default threshold its estimate rarely misleads (4 sigma)
 
@@ -30,10 +31,17 @@ class Sketch:
     lengths: np.ndarray      # int64[n]: size in UTF-8 bytes, for --keep longest
 
 
-def sketch_batch(texts: pa.Array | pa.ChunkedArray, ngram: int, num_perm: int, bands: int, rows: int
-                 ) -> Sketch:
-    """Shingle, hash, sign and band one batch of documents."""
-    offsets, hashes, exact = shingle_hashes(texts, ngram)
+def sketch_batch(texts: pa.Array | pa.ChunkedArray, ngram: int, num_perm: int, bands: int, rows: int,
+                 chars: bool = False, exact_level: str = "tokens") -> Sketch:
+    """Shingle, hash, sign and band one batch of documents.
+
+    `exact_level` picks what "exact copy" means: "tokens" (the same words in the same order, whatever
+    the case, spacing or punctuation), or a text normalisation level of semel.text.normalize
+    ("standard", "whitespace", or "none" for byte-identical), hashed with 128-bit xxh3.
+    """
+    offsets, hashes, exact = shingle_hashes(texts, ngram, chars)
+    if exact_level != "tokens":
+        exact = exact_keys(texts, exact_level)
     sig = signatures(offsets, hashes, num_perm)
     keys = band_keys(sig, bands, rows)
     if isinstance(texts, pa.ChunkedArray):
@@ -42,3 +50,13 @@ def sketch_batch(texts: pa.Array | pa.ChunkedArray, ngram: int, num_perm: int, b
                          dtype=np.int64)
     mini = np.ascontiguousarray(sig[:, :MINI_BINS].astype(np.uint16))
     return Sketch(exact, np.ascontiguousarray(keys.T), offsets, shingle_sequences(hashes), mini, lengths)
+
+
+def exact_keys(texts: pa.Array | pa.ChunkedArray, level: str) -> np.ndarray:
+    """uint64[n, 2]: the 128-bit xxh3 hash of each text normalised at `level`."""
+    out = np.empty((len(texts), 2), dtype=np.uint64)
+    for i, text in enumerate(texts.to_pylist()):
+        digest = xxhash.xxh3_128_intdigest(normalize_text(text or "", level).encode("utf-8"))
+        out[i, 0] = digest >> 64
+        out[i, 1] = digest & 0xFFFFFFFFFFFFFFFF
+    return out

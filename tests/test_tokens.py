@@ -73,3 +73,9 @@ def test_shingle_count_matches_token_count(words: list[str], n: int) -> None:
 
 def test_german_sharp_s_folds_like_upper_case() -> None:
     assert exact_key("Die Straße ist groß") == exact_key("DIE STRASSE IST GROSS")
+
+
+def test_character_shingles() -> None:
+    offsets, hashes, _ = shingle_hashes(pa.array(["Ab-c d", "abcd"]), 3, chars=True)
+    assert list(np.diff(offsets)) == [2, 2]  # letters only: a b c d -> abc, bcd
+    assert np.array_equal(hashes[:2], hashes[2:])

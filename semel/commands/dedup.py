@@ -38,8 +38,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--threshold", type=float, default=0.3,
                    help="Jaccard similarity of word-3-gram sets at or above which two documents are "
                    "duplicates (default: 0.3; see `semel params`)")
-    p.add_argument("--ngram", type=int, default=3, help="words per shingle (default: 3; scripts without "
-                   "spaces use characters)")
+    p.add_argument("--ngram", type=int, default=None,
+                   help="tokens per shingle (default: 3 words, or 5 characters with --shingle char)")
+    p.add_argument("--shingle", choices=("word", "char"), default="word",
+                   help="word n-grams (default; scripts without spaces use characters anyway) or "
+                   "character n-grams of letters and digits")
+    p.add_argument("--exact-level", choices=("tokens", "standard", "whitespace", "none"), default="tokens",
+                   help="what an exact copy is: the same words in order whatever the case, spacing or "
+                   "punctuation (tokens, default); the same text after NFKC, quote folding, whitespace "
+                   "collapsing and case folding (standard); after whitespace collapsing only; or the same "
+                   "bytes (none)")
     p.add_argument("--num-perm", type=int, default=256, help="MinHash bins, a power of two (default: 256)")
     p.add_argument("--bands", type=int, help="LSH bands (default: derived from --threshold)")
     p.add_argument("--rows", type=int, help="LSH rows per band (default: derived from --threshold)")
@@ -83,7 +91,8 @@ def run(args: argparse.Namespace) -> int:
 
     cfg = DedupConfig(
         inputs=args.inputs, output=args.output, id_field=args.id_field, text_field=args.text_field,
-        threshold=args.threshold, ngram=args.ngram, num_perm=args.num_perm, bands=args.bands, rows=args.rows,
+        threshold=args.threshold, ngram=args.ngram, shingle=args.shingle, exact_level=args.exact_level,
+        num_perm=args.num_perm, bands=args.bands, rows=args.rows,
         containment=args.containment, max_gap=args.max_gap, max_trailing=args.max_trailing, keep=args.keep,
         exact=args.exact, near=args.near, repair=args.repair,
         workers=args.workers, batch_size=args.batch_size, on_error=args.on_error, work_dir=args.work_dir,

@@ -200,7 +200,8 @@ def _stage_sketch(cfg: DedupConfig, work: _Work, stats: DedupStats, errors: Erro
         if os.path.exists(part):  # finished before an interruption
             return index, batch.num_rows, 0
         texts = _texts_for_sketch(batch, cfg)
-        sk = sketch_batch(texts, cfg.ngram, cfg.num_perm, bands, rows)
+        sk = sketch_batch(texts, cfg.ngram, cfg.num_perm, bands, rows, chars=cfg.shingle == "char",
+                          exact_level=cfg.exact_level)
         tmp = part + ".tmp"
         os.makedirs(tmp)
         for name in ("exact", "bands", "seq_offsets", "seq", "mini"):

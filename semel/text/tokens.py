@@ -121,8 +121,11 @@ _ASCII_CLASS, _ASCII_FOLD = _ascii_tables()
 
 @nb.njit(nogil=True, cache=True)
 def _doc_tokens(data: np.ndarray, start: int, end: int, out: np.ndarray, ascii_class: np.ndarray,
-                ascii_fold: np.ndarray) -> int:
-    """Write the hashes of the tokens of data[start:end] into `out`; return how many."""
+                ascii_fold: np.ndarray, chars: bool) -> int:
+    """Write the hashes of the tokens of data[start:end] into `out`; return how many.
+
+    With `chars`, every letter or digit is a token of its own (character n-grams, separators skipped).
+    """
     n = 0
     h = _FNV_OFFSET
     in_word = False
@@ -132,6 +135,10 @@ def _doc_tokens(data: np.ndarray, start: int, end: int, out: np.ndarray, ascii_c
         if b < 0x80:  # ASCII fast path: table lookups, no decoding
             i += 1
             if ascii_class[b] == WORD:
+                if chars:
+                    out[n] = mix64((_FNV_OFFSET ^ ascii_fold[b]) * _FNV_PRIME)
+                    n += 1
+                    continue
                 h = (h ^ ascii_fold[b]) * _FNV_PRIME
                 in_word = True
             elif in_word:
@@ -145,6 +152,13 @@ def _doc_tokens(data: np.ndarray, start: int, end: int, out: np.ndarray, ascii_c
         if 0x300 <= cp <= 0x36F:
             continue  # combining marks never split a word
         cls = char_class(cp)
+        if cls == WORD and chars:
+            cls = SOLO
+            if cp == 0xDF or cp == 0x1E9E:
+                out[n] = mix64((_FNV_OFFSET ^ np.uint64(0x73)) * _FNV_PRIME)
+                n += 1
+                cp = 0x73
+            cp = fold_case(cp)
         if cls == WORD:
             if cp == 0xDF or cp == 0x1E9E:  # ß and ẞ case-fold to "ss", as "STRASSE" is "straße"
                 h = (h ^ np.uint64(0x73)) * _FNV_PRIME
@@ -177,7 +191,7 @@ def _shingle(tokens: np.ndarray, i: int, n: int) -> np.uint64:
 
 
 @nb.njit(nogil=True, cache=True)
-def _shingle_docs(offsets: np.ndarray, data: np.ndarray, ngram: int, ascii_class: np.ndarray,
+def _shingle_docs(offsets: np.ndarray, data: np.ndarray, ngram: int, chars: bool, ascii_class: np.ndarray,
                   ascii_fold: np.ndarray, out: np.ndarray, out_offsets: np.ndarray,
                   exact: np.ndarray) -> int:
     """One pass over the documents: shingle hashes into `out`, token-stream hashes into `exact`."""
@@ -185,11 +199,11 @@ def _shingle_docs(offsets: np.ndarray, data: np.ndarray, ngram: int, ascii_class
     longest = 0
     for d in range(ndocs):
         longest = max(longest, offsets[d + 1] - offsets[d])
-    tokens = np.empty(longest // 2 + 2, dtype=np.uint64)
+    tokens = np.empty((longest + 2) if chars else (longest // 2 + 2), dtype=np.uint64)
     pos = 0
     for d in range(ndocs):
         out_offsets[d] = pos
-        k = _doc_tokens(data, offsets[d], offsets[d + 1], tokens, ascii_class, ascii_fold)
+        k = _doc_tokens(data, offsets[d], offsets[d + 1], tokens, ascii_class, ascii_fold, chars)
         ha = np.uint64(0x243F6A8885A308D3)
         hb = np.uint64(0x13198A2E03707344)
         for t in range(k):  # two independent polynomial hashes make the 128-bit exact key
@@ -224,23 +238,24 @@ def string_buffers(texts: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.nd
     return offsets, data
 
 
-def shingle_hashes(texts: pa.Array | pa.ChunkedArray, ngram: int = 3
+def shingle_hashes(texts: pa.Array | pa.ChunkedArray, ngram: int = 3, chars: bool = False
                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Shingle hashes of every document, plus a 128-bit hash of each document's token stream.
 
     Returns `(offsets, hashes, exact)`: document `d` owns `hashes[offsets[d]:offsets[d+1]]` (uint64, in
     text order, duplicates included); a document with fewer than `ngram` tokens gets one shingle of all
     its tokens, an empty one none. `exact` is uint64[n, 2]: equal rows mean equal token streams, i.e. the
-    same words in the same order whatever the case, spacing or punctuation.
+    same words in the same order whatever the case, spacing or punctuation. With `chars`, tokens are
+    single characters (letters and digits), so shingles are character n-grams.
     """
     if ngram < 1:
         raise ValueError("ngram must be >= 1")
     offsets, data = string_buffers(texts)
     n = len(offsets) - 1
     # a token needs at least one byte and one separator, so tokens (hence shingles) <= (bytes + 1) / 2
-    capacity = int((offsets[-1] - offsets[0]) + n) // 2 + 1
+    capacity = int((offsets[-1] - offsets[0]) + n) // (1 if chars else 2) + 1
     out = np.empty(capacity, dtype=np.uint64)
     out_offsets = np.empty(n + 1, dtype=np.int64)
     exact = np.empty((n, 2), dtype=np.uint64)
-    used = _shingle_docs(offsets, data, ngram, _ASCII_CLASS, _ASCII_FOLD, out, out_offsets, exact)
+    used = _shingle_docs(offsets, data, ngram, chars, _ASCII_CLASS, _ASCII_FOLD, out, out_offsets, exact)
     return out_offsets, out[:used].copy(), exact
