@@ -294,16 +294,22 @@ def find_repeats(hashes: np.ndarray, tok_offsets: np.ndarray, min_tokens: int = 
     out = np.zeros(n, np.uint8)
     if n < 2 * min_tokens:
         return out
-    uniq, inverse, counts = np.unique(hashes, return_inverse=True, return_counts=True)
-    del uniq
+    ordered = np.sort(hashes)  # np.unique(return_inverse=True) is several times slower than this
+    first = np.empty(n, bool)
+    first[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
+    starts = np.flatnonzero(first)
+    uniq = ordered[starts]
+    counts = np.diff(np.append(starts, n))
+    del ordered, first, starts
     repeated = counts > 1
     if not repeated.any():
         return out
     # symbols: 0 = barrier (document end, or a token that occurs once), 1.. = tokens that repeat
     rank = np.cumsum(repeated, dtype=np.int64).astype(np.uint32)
     rank[~repeated] = 0
-    sym = rank[inverse]
-    del inverse, rank, counts, repeated
+    sym = rank[np.searchsorted(uniq, hashes)]
+    del uniq, rank, counts, repeated
     alphabet = int(sym.max()) + 1
     seq = np.empty(n + ndocs, np.uint32)
     nb_ = np.empty(n + ndocs, np.int32)
