@@ -253,15 +253,33 @@ def _part_dirs(work: _Work) -> list[str]:
 
 
 def _load_sequences(parts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """All documents' shingle sequences, concatenated across parts: (offsets, values)."""
-    offs, vals, base = [np.zeros(1, dtype=np.int64)], [], 0
+    """All documents' shingle sequences, concatenated across parts: (offsets, values). Filled part by
+    part into one preallocated array, so the peak is the result plus one part, not twice the result."""
+    part_offsets = [np.load(os.path.join(p, "seq_offsets.npy"), mmap_mode="r") for p in parts]
+    offsets = np.zeros(sum(len(o) - 1 for o in part_offsets) + 1, dtype=np.int64)
+    doc = 0
+    for o in part_offsets:
+        k = len(o) - 1
+        offsets[doc + 1:doc + k + 1] = offsets[doc] + (o[1:] - o[0])
+        doc += k
+    values = np.empty(int(offsets[-1]), dtype=np.uint32)
+    pos = 0
     for p in parts:
-        o = np.load(os.path.join(p, "seq_offsets.npy"))
-        v = np.load(os.path.join(p, "seq.npy"))
-        offs.append(o[1:] - o[0] + base)
-        vals.append(v)
-        base += len(v)
-    return np.concatenate(offs), (np.concatenate(vals) if vals else np.zeros(0, np.uint32))
+        part = np.load(os.path.join(p, "seq.npy"), mmap_mode="r")
+        values[pos:pos + len(part)] = part
+        pos += len(part)
+    return offsets, values
+
+
+def _load_rows(parts: list[str], name: str) -> np.ndarray:
+    """A per-document array (exact keys, sketch bins) concatenated across parts without a second copy."""
+    arrays = [np.load(os.path.join(p, f"{name}.npy"), mmap_mode="r") for p in parts]
+    out = np.empty((sum(len(a) for a in arrays), *arrays[0].shape[1:]), dtype=arrays[0].dtype)
+    pos = 0
+    for a in arrays:
+        out[pos:pos + len(a)] = a
+        pos += len(a)
+    return out
 
 
 def _load_band(parts: list[str], band: int) -> np.ndarray:
@@ -270,8 +288,7 @@ def _load_band(parts: list[str], band: int) -> np.ndarray:
 
 def _stage_cluster(cfg: DedupConfig, work: _Work, stats: DedupStats) -> None:
     parts = _part_dirs(work)
-    exact = (np.concatenate([np.load(os.path.join(p, "exact.npy")) for p in parts])
-             if parts else np.zeros((0, 2), np.uint64))
+    exact = _load_rows(parts, "exact") if parts else np.zeros((0, 2), np.uint64)
     n = exact.shape[0]
     parent = new_forest(n)
     # exact stage: documents with the same 128-bit key join the first of them
@@ -289,7 +306,7 @@ def _stage_cluster(cfg: DedupConfig, work: _Work, stats: DedupStats) -> None:
     counters = np.zeros(4, dtype=np.int64)
     if cfg.near and n:
         offsets, seq = _load_sequences(parts)
-        mini = np.concatenate([np.load(os.path.join(p, "mini.npy")) for p in parts])
+        mini = _load_rows(parts, "mini")
         scratch = Scratch(longest_document(offsets)).arrays()
         reps = np.flatnonzero(is_rep & (np.diff(offsets) > 0)).astype(np.int64)
         bands, _ = cfg.band_rows
@@ -321,8 +338,7 @@ def _stage_keep(cfg: DedupConfig, work: _Work, stats: DedupStats) -> pa.Table:
                                                             "row": pa.array([], pa.int64()),
                                                             "length": pa.array([], pa.int64()),
                                                             "priority": pa.array([], pa.float64())})
-    exact = (np.concatenate([np.load(os.path.join(p, "exact.npy")) for p in parts])
-             if parts else np.zeros((0, 2), np.uint64))
+    exact = _load_rows(parts, "exact") if parts else np.zeros((0, 2), np.uint64)
     ids = meta.column("id").to_numpy(zero_copy_only=False).astype(str) if meta.num_rows else np.array([], str)
     kept_idx = choose_kept(labels, meta.column("priority").to_numpy(), ids)
     n = len(kept_idx)
