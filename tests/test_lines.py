@@ -178,3 +178,20 @@ def test_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert main(["lines", str(tmp_path / "missing.jsonl"), "-o", str(tmp_path / "o.jsonl")]) == 1
     with pytest.raises(SystemExit):
         main(["lines", str(src), "--min-docs", "3", "--min-share", "0.1"])
+
+
+@pytest.mark.spark
+def test_spark_matches_local(spark: object, tmp_path: Path) -> None:
+    from semel.engines.spark_spans import lines_spark
+
+    recs, _ = corpus()
+    src, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    write_jsonl(src, recs)
+    lines_file(str(src), str(out), progress=False)
+    local = {r["id"]: r for r in map(json.loads, out.read_text(encoding="utf-8").splitlines())}
+    df = spark.createDataFrame([(r["id"], r["text"]) for r in recs], "id string, text string")  # type: ignore[attr-defined]
+    got, frequent = lines_spark(df.repartition(3))
+    assert frequent.count() == 5
+    for row in got.collect():
+        assert row["text"] == local[row["id"]]["text"]
+        assert row["lines_removed"] == local[row["id"]]["lines_removed"]

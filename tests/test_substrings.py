@@ -205,3 +205,14 @@ def test_cli_parquet_and_errors(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert "skipped    1" in capsys.readouterr().err
     assert main(["substrings", str(src), "-o", str(out), "--min-tokens", "0"]) == 1
     assert "min_tokens" in capsys.readouterr().err
+
+
+@pytest.mark.spark
+def test_spark_one_partition_matches_local(spark: object) -> None:
+    from semel.engines.spark_spans import substrings_spark
+
+    texts, _ = planted()
+    expected, _ = apply(texts, 20)
+    df = spark.createDataFrame([(str(i), t) for i, t in enumerate(texts)], "id string, text string")  # type: ignore[attr-defined]
+    rows = substrings_spark(df.coalesce(1), min_tokens=20).collect()
+    assert [r["text"] for r in sorted(rows, key=lambda r: int(r["id"]))] == expected

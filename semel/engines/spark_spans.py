@@ -1,0 +1,114 @@
+"""`lines` and `substrings` on Apache Spark, over a DataFrame of documents, with the local engine's kernels.
+
+- `lines_spark`: exact across the whole collection. A `mapInArrow` pass hashes every unit
+  (`semel.spans.lines.line_units`, once per document), a group-by counts documents per hash, the frequent
+  hashes (few: the boilerplate) are collected and broadcast as one sorted int64 array, and a second
+  `mapInArrow` pass cuts them out (`remove_units`). Same output as `semel lines` for the same input.
+- `substrings_spark`: the suffix array runs per partition: each partition is one shard (`find_repeats`
+  over all its documents, then `cut`). Limitation: a passage whose copies sit in different partitions is
+  not found, exactly as with shards of the local engine; repartition to fewer, larger partitions (about
+  8 bytes of executor memory per byte of text) to find more. "first" means first in partition order.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from semel.engines.spark_session import get_spark
+from semel.jobs.lines import DEFAULT_MIN_CHARS, threshold
+from semel.jobs.substrings import DEFAULT_MIN_TOKENS
+from semel.spans.lines import line_units, remove_units
+from semel.spans.suffix import MODES, cut, find_repeats, token_spans
+
+SPANS_TYPE = "array<struct<start:bigint,end:bigint>>"
+LINES_FIELDS = ("lines_removed bigint, chars_removed bigint, original_nlines bigint, original_length bigint, "
+                f"lines_removed_spans {SPANS_TYPE}")
+PROVENANCE = ("lines_removed", "chars_removed", "original_nlines", "original_length")
+SUBSTRINGS_FIELDS = f"substrings_removed {SPANS_TYPE}, substrings_removed_chars bigint"
+
+
+def _schema(df: Any, extra: str) -> str:
+    return ", ".join([f"`{f.name}` {f.dataType.simpleString()}" for f in df.schema.fields] + [extra])
+
+
+def _set_text(batch: pa.RecordBatch, text_col: str, texts: pa.Array) -> pa.RecordBatch:
+    idx = batch.schema.get_field_index(text_col)
+    return batch.set_column(idx, text_col, texts.cast(batch.schema.field(text_col).type))
+
+
+def _hash_task(text_col: str, unit: str, fold_digits: bool, min_chars: int
+               ) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
+    def task(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            h = line_units(batch.column(text_col), unit, fold_digits).per_doc_unique(min_chars)
+            yield pa.record_batch([pa.array(h.view(np.int64), pa.int64())], names=["h"])
+    return task
+
+
+def _remove_task(text_col: str, unit: str, fold_digits: bool, min_chars: int, frequent: Any
+                 ) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
+    def task(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        freq = frequent.value
+        for batch in batches:
+            texts = batch.column(text_col)
+            units = line_units(texts, unit, fold_digits)
+            remove = np.isin(units.hash, freq) & units.countable(min_chars) if freq.size else np.zeros(
+                len(units), bool)
+            res = remove_units(texts, units, remove)
+            out = _set_text(batch, text_col, res.texts)
+            for i, name in enumerate(PROVENANCE):
+                out = out.append_column(name, pa.array(res.stats[:, i], pa.int64()))
+            yield out.append_column("lines_removed_spans", res.spans_column())
+    return task
+
+
+def lines_spark(df: Any, *, text_col: str = "text", unit: str = "line", min_docs: int | None = None,
+                min_share: float | None = None, min_chars: int = DEFAULT_MIN_CHARS, fold_digits: bool = True,
+                spark: Any = None) -> tuple[Any, Any]:
+    """Boilerplate-line removal on a DataFrame: (documents with the provenance columns of `semel lines`,
+    DataFrame of frequent unit hashes and their document counts). Exact across all partitions."""
+    spark = get_spark(spark=spark if spark is not None else df.sparkSession)
+    documents = df.count() if min_share is not None else 1
+    n = threshold(documents, min_docs, min_share)
+    hashes = df.mapInArrow(_hash_task(text_col, unit, fold_digits, min_chars), "h bigint")
+    counts = hashes.groupBy("h").count().where(f"count >= {n}")
+    frequent = np.sort(np.array([r[0] for r in counts.select("h").collect()], dtype=np.int64).view(np.uint64))
+    bc = spark.sparkContext.broadcast(frequent)
+    out = df.mapInArrow(_remove_task(text_col, unit, fold_digits, min_chars, bc), _schema(df, LINES_FIELDS))
+    return out, counts.withColumnRenamed("count", "documents")
+
+
+def _substrings_task(text_col: str, min_tokens: int, mode: str
+                     ) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
+    def task(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        shard = [(b, token_spans(b.column(text_col))) for b in batches]  # one partition = one shard
+        if not shard:
+            return
+        offs = [np.zeros(1, np.int64)]
+        base = 0
+        for _, tok in shard:
+            offs.append(tok.offsets[1:] + base)
+            base += len(tok)
+        dup = find_repeats(np.concatenate([t.hash for _, t in shard]), np.concatenate(offs), min_tokens, mode)
+        base = 0
+        for batch, tok in shard:
+            res = cut(batch.column(text_col), tok, dup[base:base + len(tok)], remove=mode != "mark")
+            base += len(tok)
+            out = _set_text(batch, text_col, res.texts) if mode != "mark" else batch
+            out = out.append_column("substrings_removed", res.spans_column())
+            yield out.append_column("substrings_removed_chars", pa.array(res.stats[:, 1], pa.int64()))
+    return task
+
+
+def substrings_spark(df: Any, *, text_col: str = "text", min_tokens: int = DEFAULT_MIN_TOKENS,
+                     mode: str = "first") -> Any:
+    """Repeated-passage removal on a DataFrame, one suffix array per partition (see the module docstring
+    for the cross-partition limitation). Returns the documents with `substrings_removed` columns."""
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+    if min_tokens < 1:
+        raise ValueError("min_tokens must be at least 1")
+    return df.mapInArrow(_substrings_task(text_col, min_tokens, mode), _schema(df, SUBSTRINGS_FIELDS))
