@@ -110,6 +110,8 @@ def repair(text: str, min_chars: int = DEFAULT_MIN_CHARS, units: Iterable[str] =
         chars_in=len(text), chars_out=len(text),
     )
     keys = [normalize_unit(text[s:e]) for s, e in spans]
+    if not _may_repeat(keys, min_chars):
+        return RepairResult(text, [], stats)
     removed = bytearray(len(spans))
     seen: dict[str, tuple[int, int]] = {}
     out_spans: list[Span] = []
@@ -192,6 +194,34 @@ def repair(text: str, min_chars: int = DEFAULT_MIN_CHARS, units: Iterable[str] =
     repaired = _reassemble(text, spans, removed)
     stats.chars_out = len(repaired)
     return RepairResult(repaired, out_spans, stats)
+
+
+def _may_repeat(keys: list[str], min_chars: int) -> bool:
+    """False when no unit can repeat an earlier one, so `repair` may return the text as it is.
+
+    Every key `repair` compares (a paragraph's, a line's, a sentence's, or what is left of one) is
+    ``" ".join(keys[a0:a1])`` for consecutive atoms, i.e. the substring of ``" ".join(keys)`` that starts
+    where atom `a0`'s key starts; two disjoint units with the same key of at least `min_chars` characters
+    therefore start at two atoms whose next ``min(min_chars, 32)`` characters of that string are equal.
+    """
+    if len(keys) < 2:
+        return False
+    if min_chars <= 0:
+        return True
+    width = min(min_chars, 32)
+    doc = " ".join(keys)
+    limit = len(doc) - min_chars
+    seen: set[str] = set()
+    pos = 0
+    for k in keys:
+        if pos > limit:
+            break
+        head = doc[pos:pos + width]
+        if head in seen:
+            return True
+        seen.add(head)
+        pos += len(k) + 1
+    return False
 
 
 def _reassemble(text: str, spans: list[tuple[int, int]], removed: bytearray) -> str:

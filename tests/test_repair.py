@@ -165,3 +165,21 @@ def test_windows_repair_to_originals(pool: list[str], k: int, layout: str, ramp:
 
 def test_default_min_chars_is_documented() -> None:
     assert 20 <= DEFAULT_MIN_CHARS <= 30
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(document(), st.sampled_from([1, 5, 30, 60]))
+def test_quick_screen_never_hides_a_repeat(doc: tuple[str, list[str]], min_chars: int) -> None:
+    """`repair` skips its unit walk when `_may_repeat` says no unit can repeat: that must never be wrong."""
+    from semel.repair import _may_repeat
+    from semel.text.segment import segment
+
+    text, _ = doc
+    for units in (("paragraph", "line", "sentence"), ("line",), ("sentence",)):
+        atoms = segment(text, sentences="sentence" in units).sentences
+        keys = [normalize_unit(text[s:e]) for s, e in atoms]
+        if repair(text, min_chars=min_chars, units=units).changed:
+            assert _may_repeat(keys, min_chars)
+    # short units: a repeat shorter than 32 characters must still be seen
+    short = "Ab cd ef. Gh ij kl. Ab cd ef. Mn op."
+    assert repair(short, min_chars=5).changed and not repair(short, min_chars=10).changed
