@@ -234,17 +234,21 @@ def estimate_at_least(mini: np.ndarray, a: int, b: int, min_agree: int) -> bool:
 
 
 @nb.njit(nogil=True, cache=True)
-def join_band(keys: np.ndarray, docs: np.ndarray, parent: np.ndarray, offsets: np.ndarray, seq: np.ndarray,
-              mini: np.ndarray, min_agree: int, rule: np.ndarray, max_bucket: int, window: int,
-              a_table: np.ndarray, a_flag: np.ndarray, b_table: np.ndarray, shared_b: np.ndarray,
-              counter: np.ndarray, stats: np.ndarray) -> None:
-    """Verify the candidate pairs of one band and join the duplicates in `parent`.
+def band_candidates(keys: np.ndarray, docs: np.ndarray, parent: np.ndarray, mini: np.ndarray,
+                    min_agree: int, max_bucket: int, window: int, stats: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """The candidate pairs of one band still worth verifying.
 
-    `keys[i]` is the band key of document `docs[i]`, both sorted by (key, doc) (`band_order`);
-    `mini` holds each document's first sketch bins (16-bit) for the estimate pre-filter, skipped when
-    `min_agree` <= 0; `rule` as in `verify`. stats: [candidates, verified, joined, estimate-rejected].
+    `keys[i]` is the band key of document `docs[i]`, both sorted by (key, doc) (`band_order`). Pairs
+    already in one component are dropped (verifying them could not change the components), and so are
+    pairs whose 16-bit sketch bins (`mini`) agree on fewer than `min_agree` bins (skipped when <= 0).
+    stats: [candidates, verified, joined, estimate-rejected].
     """
     n = keys.shape[0]
+    cap = 1024
+    left = np.empty(cap, dtype=np.int64)
+    right = np.empty(cap, dtype=np.int64)
+    count = 0
     i = 0
     while i < n:
         j = i + 1
@@ -264,12 +268,43 @@ def join_band(keys: np.ndarray, docs: np.ndarray, parent: np.ndarray, offsets: n
                     if min_agree > 0 and not estimate_at_least(mini, a, b, min_agree):
                         stats[3] += 1
                         continue
-                    stats[1] += 1
-                    ok, _ = verify(offsets, seq, a, b, rule, a_table, a_flag, b_table, shared_b, counter)
-                    if ok:
-                        union(parent, a, b)
-                        stats[2] += 1
+                    if count == cap:
+                        cap *= 2
+                        left2 = np.empty(cap, dtype=np.int64)
+                        right2 = np.empty(cap, dtype=np.int64)
+                        left2[:count] = left[:count]
+                        right2[:count] = right[:count]
+                        left, right = left2, right2
+                    left[count] = a
+                    right[count] = b
+                    count += 1
         i = j
+    stats[1] += count
+    return left[:count], right[:count]
+
+
+@nb.njit(nogil=True, cache=True)
+def verify_pairs(left: np.ndarray, right: np.ndarray, offsets: np.ndarray, seq: np.ndarray, rule: np.ndarray,
+                 a_table: np.ndarray, a_flag: np.ndarray, b_table: np.ndarray, shared_b: np.ndarray,
+                 counter: np.ndarray, out: np.ndarray) -> None:
+    """out[i] = whether (left[i], right[i]) is a duplicate pair under `rule` (see `verify`)."""
+    for i in range(left.shape[0]):
+        out[i] = verify(offsets, seq, left[i], right[i], rule, a_table, a_flag, b_table, shared_b, counter)[0]
+
+
+@nb.njit(nogil=True, cache=True)
+def join_band(keys: np.ndarray, docs: np.ndarray, parent: np.ndarray, offsets: np.ndarray, seq: np.ndarray,
+              mini: np.ndarray, min_agree: int, rule: np.ndarray, max_bucket: int, window: int,
+              a_table: np.ndarray, a_flag: np.ndarray, b_table: np.ndarray, shared_b: np.ndarray,
+              counter: np.ndarray, stats: np.ndarray) -> None:
+    """One band on one thread: `band_candidates`, `verify_pairs`, then join the duplicates in `parent`.
+    (The local engine runs the same three steps with verification spread over its workers.)"""
+    left, right = band_candidates(keys, docs, parent, mini, min_agree, max_bucket, window, stats)
+    ok = np.zeros(left.shape[0], dtype=np.bool_)
+    verify_pairs(left, right, offsets, seq, rule, a_table, a_flag, b_table, shared_b, counter, ok)
+    for i in range(left.shape[0]):
+        if ok[i] and union(parent, left[i], right[i]):
+            stats[2] += 1
 
 
 def band_order(keys: np.ndarray, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -49,7 +49,15 @@ from semel.io import (
     read_batches,
 )
 from semel.io.formats import detect_format, open_input, split_compression
-from semel.lsh import Scratch, band_order, jaccard_to, join_band, longest_document, min_agreement
+from semel.lsh import (
+    Scratch,
+    band_candidates,
+    band_order,
+    jaccard_to,
+    longest_document,
+    min_agreement,
+    verify_pairs,
+)
 from semel.progress import progress
 from semel.sketch import sketch_batch
 
@@ -307,18 +315,34 @@ def _stage_cluster(cfg: DedupConfig, work: _Work, stats: DedupStats) -> None:
     if cfg.near and n:
         offsets, seq = _load_sequences(parts)
         mini = _load_rows(parts, "mini")
-        scratch = Scratch(longest_document(offsets)).arrays()
+        longest = longest_document(offsets)
+        scratches = [Scratch(longest).arrays() for _ in range(cfg.workers)]
         reps = np.flatnonzero(is_rep & (np.diff(offsets) > 0)).astype(np.int64)
         bands, _ = cfg.band_rows
         rule = cfg.rule()
         min_agree = min_agreement(cfg.threshold, mini.shape[1]) if cfg.containment is None else 0
         bar = progress(total=bands, desc="lsh", unit="band", enabled=cfg.progress)
-        with ThreadPoolExecutor(max_workers=1) as pool:  # sorts the next bands while one is joined
+
+        def verify_chunk(args: tuple[np.ndarray, np.ndarray, tuple]) -> np.ndarray:
+            left, right, scratch = args
+            ok = np.zeros(len(left), dtype=np.bool_)
+            verify_pairs(left, right, offsets, seq, rule, *scratch, ok)
+            return ok
+
+        # per band: candidates not yet joined (sequential), verified on all cores, then joined; the
+        # components are those of all verified pairs, whatever the order or the number of workers
+        with ThreadPoolExecutor(max_workers=max(2, cfg.workers)) as pool:
             sorted_bands = _ordered_map(pool, lambda b: band_order(_load_band(parts, b)[reps], reps),
                                         iter(range(bands)), 2)
             for keys, docs in sorted_bands:
-                join_band(keys, docs, parent, offsets, seq, mini, min_agree, rule, cfg.max_bucket,
-                          cfg.bucket_window, *scratch, counters)
+                left, right = band_candidates(keys, docs, parent, mini, min_agree, cfg.max_bucket,
+                                              cfg.bucket_window, counters)
+                bounds = np.linspace(0, len(left), len(scratches) + 1).astype(int)
+                chunks = [(left[s:t], right[s:t], scratches[w])
+                          for w, (s, t) in enumerate(zip(bounds[:-1], bounds[1:], strict=True))]
+                ok = np.concatenate(list(pool.map(verify_chunk, chunks))) if len(left) else np.zeros(0, bool)
+                union_pairs(parent, left[ok], right[ok])
+                counters[2] += int(ok.sum())
                 bar.update(1)
         bar.close()
     labels = roots(parent)
