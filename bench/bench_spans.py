@@ -133,10 +133,9 @@ def build(a: argparse.Namespace, work: Path) -> tuple[Path, Path]:
     with open(corpus, "w", encoding="utf-8") as fc, open(truth, "w", encoding="utf-8") as ft:
         for k in range(a.scale):
             used: set[int] = set()
+            pool_k = [transform(p, k) for p in pool]
             for i, art in enumerate(base):
-                text, boiler, passages = plant(
-                    transform(art, k), [transform(p, k) for p in pool], rng, a, used
-                )
+                text, boiler, passages = plant(transform(art, k), pool_k, rng, a, used)
                 fc.write(json.dumps({"id": f"{k}-{i}", "text": text}, ensure_ascii=False) + "\n")
                 ft.write(json.dumps({"id": f"{k}-{i}", "boiler": boiler, "passage": passages}) + "\n")
     return corpus, truth
