@@ -230,7 +230,7 @@ def main() -> None:
         print("# skip semel CLI: `semel repair` is not available yet")
 
     # semel in-process
-    probe = subprocess.run([a.semel_python, "-c", "import semel.repair as r; r.repair"], capture_output=True)
+    probe = subprocess.run([a.semel_python, "-c", "from semel.repair import repair"], capture_output=True)
     if probe.returncode == 0:
         w, rc, out = timed(
             [a.semel_python, me, "--worker", "semel", "--corpus", str(corpus), "--repeat", str(a.repeat)],

@@ -22,19 +22,27 @@ from semel.api import (  # noqa: E402
     repair_file,
 )
 
-_LAZY = {"DedupConfig": "semel.config", "DedupResult": "semel.result"}
+_LAZY = {  # name -> (module, attribute): loaded on first use
+    "DedupConfig": ("semel.config", "DedupConfig"),
+    "DedupResult": ("semel.result", "DedupResult"),
+    "lines": ("semel.jobs.lines", "lines_file"),
+    "substrings": ("semel.jobs.substrings", "substrings_file"),
+}
 
 __all__ = ["__version__", "DedupConfig", "DedupResult", "RepairResult", "RepairSummary", "dedup", "errors",
-           "repair", "repair_document", "repair_file"]
+           "lines", "repair", "repair_document", "repair_file", "substrings"]
 
 if TYPE_CHECKING:
     from semel.config import DedupConfig
+    from semel.jobs.lines import lines_file as lines
+    from semel.jobs.substrings import substrings_file as substrings
     from semel.result import DedupResult
 
 
 def __getattr__(name: str) -> Any:
     if name not in _LAZY:
         raise AttributeError(f"module 'semel' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_LAZY[name]), name)
+    module, attribute = _LAZY[name]
+    value = getattr(importlib.import_module(module), attribute)
     globals()[name] = value
     return value
