@@ -1,6 +1,7 @@
 """The Spark engine against the embedded one: same clusters, same kept documents, any partitioning."""
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import subprocess
@@ -12,24 +13,9 @@ import pytest
 
 import semel
 from semel.cli import main
-from tests.corpus import make_corpus, write_jsonl
+from tests.corpus import make_corpus
 
 pytestmark = pytest.mark.spark
-
-
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory: pytest.TempPathFactory) -> str:
-    docs, _ = make_corpus(n_bases=300, seed=5)
-    path = str(tmp_path_factory.mktemp("spark") / "corpus.jsonl")
-    write_jsonl(path, docs)
-    return path
-
-
-@pytest.fixture(scope="module")
-def local_out(corpus: str, tmp_path_factory: pytest.TempPathFactory) -> str:
-    out = str(tmp_path_factory.mktemp("local"))
-    semel.dedup(corpus, out, progress=False)
-    return out
 
 
 def table(out: str) -> pa.Table:
@@ -43,67 +29,84 @@ def same_clusters(a: str, b: str) -> None:
     assert ta.to_pydict() == tb.to_pydict()
 
 
-@pytest.mark.parametrize("partitions", ["1", "5"])
-def test_same_clusters_and_kept_documents_as_local(spark, corpus, local_out, tmp_path, partitions) -> None:
-    out = str(tmp_path / "spark")
-    result = semel.dedup(corpus, out, engine="spark", spark=spark,
-                         conf={"spark.sql.shuffle.partitions": partitions}, progress=False)
-    same_clusters(local_out, out)
-    assert result.clusters.num_rows == table(local_out).num_rows
-    with open(os.path.join(local_out, "kept.jsonl"), "rb") as f:
-        with open(os.path.join(out, "kept.jsonl"), "rb") as g:
+def stats_of(out: str) -> dict:
+    with open(os.path.join(out, "stats.json")) as f:
+        return json.load(f)
+
+
+# Each engine runs once per corpus (module-scoped), and the tests below check those runs: a Spark run on
+# a few hundred documents costs seconds, mostly fixed overhead, so sharing runs keeps this file fast.
+
+@pytest.fixture(scope="module")
+def gz_runs(spark, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """JSONL.gz, default keep policy, 3 shuffle partitions; the Spark run stops after `cluster` and is
+    resumed (so it proves resume and parity at once)."""
+    root = tmp_path_factory.mktemp("gz")
+    docs, _ = make_corpus(n_bases=120, seed=5)
+    corpus = str(root / "corpus.jsonl.gz")
+    with gzip.open(corpus, "wt", encoding="utf-8") as f:
+        f.writelines(json.dumps(d, ensure_ascii=False) + "\n" for d in docs)
+    local, out = str(root / "local"), str(root / "spark")
+    semel.dedup(corpus, local, progress=False)
+    conf = {"spark.sql.shuffle.partitions": "3"}
+    mp = pytest.MonkeyPatch()
+    mp.setenv("SEMEL_KILL_AT", "cluster")
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            semel.dedup(corpus, out, engine="spark", spark=spark, conf=conf, progress=False)
+    finally:
+        mp.undo()  # never leak SEMEL_KILL_AT into other tests
+    stopped = os.path.exists(os.path.join(out, "_work", "cluster._DONE.json"))
+    result = semel.dedup(corpus, out, engine="spark", spark=spark, conf=conf, resume=True, progress=False)
+    return {"local": local, "spark": out, "result": result, "stopped": stopped}
+
+
+@pytest.fixture(scope="module")
+def parquet_runs(spark, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """Parquet with a bad record (skipped), keep=field:quality, one shuffle partition."""
+    root = tmp_path_factory.mktemp("pq")
+    docs, _ = make_corpus(n_bases=60, seed=2)
+    docs[7]["text"] = None  # a bad record: skipped and listed, like the embedded engine
+    corpus = str(root / "c.parquet")
+    pq.write_table(pa.Table.from_pylist(docs), corpus)
+    settings = {"keep": "field:quality", "on_error": "skip", "progress": False}
+    semel.dedup(corpus, str(root / "local"), **settings)
+    semel.dedup(corpus, str(root / "spark"), engine="spark", spark=spark,
+                conf={"spark.sql.shuffle.partitions": "1"}, **settings)
+    return {"local": str(root / "local"), "spark": str(root / "spark")}
+
+
+def test_same_clusters_and_kept_lines_as_local_with_several_partitions(gz_runs) -> None:
+    local, out = gz_runs["local"], gz_runs["spark"]
+    same_clusters(local, out)
+    assert gz_runs["result"].clusters.num_rows == table(local).num_rows
+    with gzip.open(os.path.join(local, "kept.jsonl.gz")) as f:
+        with gzip.open(os.path.join(out, "kept.jsonl.gz")) as g:
             assert f.read() == g.read()
-    stats = json.load(open(os.path.join(out, "stats.json")))
-    local_stats = json.load(open(os.path.join(local_out, "stats.json")))
+    stats, local_stats = stats_of(out), stats_of(local)
     assert stats["engine"] == "spark" and set(stats) == set(local_stats)
     for key in ("documents", "exact_duplicates", "near_duplicates", "clusters", "kept", "candidates"):
         assert stats["stats"][key] == local_stats["stats"][key], key
+    assert local_stats["stats"]["near_duplicates"] > 0 and local_stats["stats"]["exact_duplicates"] > 0
     assert not os.path.exists(os.path.join(out, "_work"))
 
 
-@pytest.mark.parametrize("keep", ["field:quality"])
-def test_keep_policy_and_gzip(spark, tmp_path, keep) -> None:
-    docs, _ = make_corpus(n_bases=90, seed=11)
-    path = str(tmp_path / "c.jsonl.gz")
-    import gzip
-
-    with gzip.open(path, "wt", encoding="utf-8") as f:
-        f.writelines(json.dumps(d, ensure_ascii=False) + "\n" for d in docs)
-    semel.dedup(path, str(tmp_path / "local"), keep=keep, progress=False)
-    semel.dedup(path, str(tmp_path / "spark"), keep=keep, engine="spark", spark=spark, progress=False)
-    same_clusters(str(tmp_path / "local"), str(tmp_path / "spark"))
-    with gzip.open(tmp_path / "local" / "kept.jsonl.gz") as f:
-        with gzip.open(tmp_path / "spark" / "kept.jsonl.gz") as g:
-            assert f.read() == g.read()
+def test_resume_after_a_stop_between_stages(gz_runs) -> None:
+    assert gz_runs["stopped"]
+    resumed = {s.name: s.resumed for s in gz_runs["result"].stats.stages}
+    assert resumed["sketch"] and resumed["cluster"] and not resumed["keep"] and not resumed["write"]
 
 
-def test_parquet_input_and_skipped_records(spark, tmp_path) -> None:
-    docs, _ = make_corpus(n_bases=60, seed=2)
-    docs[7]["text"] = None  # a bad record: skipped and listed, like the embedded engine
-    path = str(tmp_path / "c.parquet")
-    pq.write_table(pa.Table.from_pylist(docs), path)
-    semel.dedup(path, str(tmp_path / "local"), on_error="skip", progress=False)
-    semel.dedup(path, str(tmp_path / "spark"), on_error="skip", engine="spark", spark=spark, progress=False)
-    same_clusters(str(tmp_path / "local"), str(tmp_path / "spark"))
-    kept_local = pq.read_table(tmp_path / "local" / "kept.parquet")
-    kept_spark = pq.read_table(tmp_path / "spark" / "kept.parquet")
+def test_parquet_keep_policy_and_skipped_records_with_one_partition(parquet_runs) -> None:
+    local, out = parquet_runs["local"], parquet_runs["spark"]
+    same_clusters(local, out)
+    kept_local = pq.read_table(os.path.join(local, "kept.parquet"))
+    kept_spark = pq.read_table(os.path.join(out, "kept.parquet"))
     assert kept_local.column("id").to_pylist() == kept_spark.column("id").to_pylist()
     assert kept_local.column("text").to_pylist() == kept_spark.column("text").to_pylist()
-    local_errors = (tmp_path / "local" / "errors.jsonl").read_text()
-    assert local_errors == (tmp_path / "spark" / "errors.jsonl").read_text()
-
-
-def test_resume_after_a_stop_between_stages(spark, corpus, local_out, tmp_path, monkeypatch) -> None:
-    out = str(tmp_path / "spark")
-    monkeypatch.setenv("SEMEL_KILL_AT", "cluster")
-    with pytest.raises(KeyboardInterrupt):
-        semel.dedup(corpus, out, engine="spark", spark=spark, progress=False)
-    assert os.path.exists(os.path.join(out, "_work", "cluster._DONE.json"))
-    monkeypatch.delenv("SEMEL_KILL_AT")
-    result = semel.dedup(corpus, out, engine="spark", spark=spark, resume=True, progress=False)
-    resumed = {s.name: s.resumed for s in result.stats.stages}
-    assert resumed["sketch"] and resumed["cluster"] and not resumed["keep"]
-    same_clusters(local_out, out)
+    with open(os.path.join(local, "errors.jsonl")) as f, open(os.path.join(out, "errors.jsonl")) as g:
+        assert f.read() == g.read()
+    assert stats_of(out)["stats"]["skipped_records"] == 1
 
 
 def test_bad_input_is_one_line_naming_file_and_line(spark, tmp_path, capsys) -> None:
@@ -138,3 +141,37 @@ def test_bucket_pairs_match_join_band_rule() -> None:
     left, right = bucket_pairs(offsets, members, 3, 2)
     pairs = set(zip(left.tolist(), right.tolist(), strict=True))
     assert pairs == {(1, 4), (1, 9), (4, 9), (0, 2), (0, 3), (2, 3), (2, 5), (3, 5), (3, 7), (5, 7)}
+
+
+def test_batch_verification_matches_join_band_on_each_pair() -> None:
+    """verify_pairs (estimate filter + lsh.verify_pairs on a whole batch) decides each pair as join_band
+    does on a two-document bucket."""
+    import numpy as np
+
+    from semel.cluster import roots
+    from semel.config import DedupConfig
+    from semel.engines.spark import _mini_col, _packed, verify_pairs
+    from semel.lsh import Scratch, join_band, longest_document, min_agreement
+    from semel.sketch import sketch_batch
+
+    docs, _ = make_corpus(n_bases=12, seed=3)
+    cfg = DedupConfig(inputs=["-"], output="-")
+    bands, rows = cfg.band_rows
+    sk = sketch_batch(pa.array([d["text"] for d in docs]), cfg.ngram, cfg.num_perm, bands, rows)
+    n = len(docs)
+    pairs = [(a, b) for a in range(n) for b in range(a + 1, n)]
+    left = np.array([p[0] for p in pairs])
+    right = np.array([p[1] for p in pairs])
+    seq = _packed(sk.seq_offsets, sk.seq)
+    mini = _mini_col(sk.mini)
+    got = verify_pairs(cfg, seq.take(pa.array(left)), seq.take(pa.array(right)),
+                       mini.take(pa.array(left)), mini.take(pa.array(right)))
+    min_agree = min_agreement(cfg.threshold, sk.mini.shape[1])
+    expected = []
+    for a, b in pairs:
+        parent = np.arange(n, dtype=np.int64)
+        join_band(np.zeros(2, np.uint64), np.array([a, b], np.int64), parent, sk.seq_offsets, sk.seq,
+                  sk.mini, min_agree, cfg.rule(), cfg.max_bucket, cfg.bucket_window,
+                  *Scratch(longest_document(sk.seq_offsets)).arrays(), np.zeros(8, np.int64))
+        expected.append(bool(roots(parent)[b] == a))
+    assert got.tolist() == expected and any(expected) and not all(expected)

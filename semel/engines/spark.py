@@ -33,7 +33,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from semel.cluster import roots
+from semel.cluster import components
 from semel.config import DedupConfig
 from semel.engines.local import (
     CLUSTERS_FILE,
@@ -53,7 +53,8 @@ from semel.io.batching import rebatch
 from semel.io.formats import _ZstdReader, detect_format, split_compression
 from semel.io.jsonl import read_jsonl
 from semel.io.parquet import read_parquet
-from semel.lsh import Scratch, jaccard_to, join_band, longest_document, min_agreement
+from semel.lsh import Scratch, jaccard_to, longest_document, min_agreement
+from semel.lsh import verify_pairs as lsh_verify_pairs
 from semel.sketch import sketch_batch
 
 MINI_DTYPE = np.uint16
@@ -267,22 +268,36 @@ def _minis(a: pa.Array, b: pa.Array) -> np.ndarray:
 
 def verify_pairs(cfg: DedupConfig, a_seq: pa.Array, b_seq: pa.Array, a_mini: pa.Array, b_mini: pa.Array
                  ) -> np.ndarray:
-    """Which pairs (a < b) are duplicates, decided by `join_band` itself on two-member buckets, so the
-    verification rule (estimate filter included) is exactly the embedded engine's."""
+    """Which pairs (a < b) are duplicates, by the embedded engine's own rule: the sketch-bin estimate filter
+    of `band_candidates` (at least `min_agreement` bins agree), then `semel.lsh.verify_pairs` on the whole
+    batch of pairs in one call."""
     k = len(a_seq)
     if k == 0:
         return np.zeros(0, dtype=bool)
     off, val = interleave(*_ragged(a_seq), *_ragged(b_seq))
-    mini = _minis(a_mini, b_mini)
-    parent = np.arange(2 * k, dtype=np.int64)
-    values = {"keys": np.repeat(np.arange(k, dtype=np.uint64), 2), "docs": np.arange(2 * k, dtype=np.int64),
-              "parent": parent, "offsets": off, "seq": val, "mini": mini,
-              "min_agree": min_agreement(cfg.threshold, mini.shape[1]) if cfg.containment is None else 0,
-              "rule": cfg.rule(), "max_bucket": max(cfg.max_bucket, 2), "window": max(cfg.bucket_window, 1),
-              "stats": np.zeros(8, dtype=np.int64)}
-    _call(join_band, values, Scratch(longest_document(off)))
-    r = roots(parent)
-    return r[0::2] == r[1::2]
+    left = np.arange(0, 2 * k, 2, dtype=np.int64)
+    right = left + 1
+    if cfg.containment is None:
+        mini = _minis(a_mini, b_mini)
+        min_agree = min_agreement(cfg.threshold, mini.shape[1])
+        if min_agree > 0:  # estimate_at_least on every pair at once: agreeing bins >= min_agree
+            passed = (mini[0::2] == mini[1::2]).sum(axis=1) >= min_agree
+            left, right = left[passed], right[passed]
+    ok = np.zeros(len(left), dtype=np.bool_)
+    lsh_verify_pairs(left, right, off, val, cfg.rule(), *Scratch(longest_document(off)).arrays(), ok)
+    out = np.zeros(k, dtype=bool)
+    out[left[ok] // 2] = True
+    return out
+
+
+def components_one_task(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(node, label = smallest node of its component) for every node of the edges (a[i], b[i]), by the
+    embedded engine's union-find on nodes renumbered 0..m-1 (memory ~ the edges, not the documents)."""
+    if len(a) == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    nodes, inverse = np.unique(np.concatenate([a, b]), return_inverse=True)
+    labels = components(len(nodes), inverse[: len(a)], inverse[len(a):])
+    return nodes, nodes[labels]  # nodes ascend, so the smallest index is the smallest node
 
 
 # ------------------------------------------------------------------------------------------- reading
@@ -475,13 +490,13 @@ def _input_files(cfg: DedupConfig, fs: _FS) -> list[tuple[str, str, str]]:
 
 
 def _partitions(spark: Any, input_bytes: int) -> int:
-    """Shuffle partitions: the session's setting if the user gave one, else ~64 MB of input each."""
+    """Shuffle partitions: the session's setting on a cluster; in local mode sized to the data: one per
+    core up to ~1 GB of input, then ~64 MB of input each (each partition costs a task in every shuffle)."""
     conf = spark.sparkContext.getConf()
     if conf.contains("spark.sql.shuffle.partitions") and not conf.get("spark.master", "").startswith("local"):
         return int(spark.conf.get("spark.sql.shuffle.partitions"))
-    current = int(spark.conf.get("spark.sql.shuffle.partitions"))
     parallel = spark.sparkContext.defaultParallelism
-    return max(current, parallel, int(input_bytes // (64 << 20)) + 1)
+    return max(2, parallel, int(input_bytes // (64 << 20)) + 1)
 
 
 def _stage_sketch(spark: Any, cfg: DedupConfig, work: _Work, files: list[tuple[str, str, str]]) -> dict:
@@ -498,15 +513,22 @@ def _stage_sketch(spark: Any, cfg: DedupConfig, work: _Work, files: list[tuple[s
     out = work.path("sketch")
     parsed.mapInArrow(_sketch_task(cfg), SKETCH_SCHEMA).write.mode("overwrite").parquet(out)
     sk = spark.read.parquet(out)
-    errs = (sk.where(F.col("err").isNotNull()).select("file", "line", "err", "fatal")
-            .orderBy("file", F.col("line").asc_nulls_first()).collect())
+    # one job for everything the driver needs: the error rows, and per file its documents and bytes
+    summary = (sk.where(F.col("err").isNotNull()).select("file", "line", "err", "fatal", F.lit(0).cast("long")
+                                                         .alias("n"), F.lit(0).cast("long").alias("nbytes"))
+               .unionByName(sk.where(F.col("err").isNull()).groupBy("file").agg(
+                   F.count(F.lit(1)).alias("n"), F.sum("nbytes").alias("nbytes"))
+                   .select("file", F.lit(None).cast("long").alias("line"), F.lit(None).cast("string")
+                           .alias("err"), F.lit(None).cast("boolean").alias("fatal"), "n", "nbytes"))
+               .collect())
+    errs = sorted((r for r in summary if r["err"] is not None),
+                  key=lambda r: (r["file"], -1 if r["line"] is None else r["line"]))
     fatal = [e for e in errs if e["fatal"]]
     if fatal:
         work.fs.delete(out)
         raise SemelError(fatal[0]["err"])
-    counts = {r["file"]: r["n"] for r in sk.where(F.col("err").isNull()).groupBy("file")
-              .agg(F.count(F.lit(1)).alias("n")).collect()}
-    nbytes = sk.agg(F.sum("nbytes")).collect()[0][0] or 0
+    counts = {r["file"]: r["n"] for r in summary if r["err"] is None}
+    nbytes = sum(int(r["nbytes"] or 0) for r in summary if r["err"] is None)
     info = {"counts": [int(counts.get(i, 0)) for i in range(len(files))], "bytes": int(nbytes),
             "errors": [[files[e["file"]][1], e["line"], e["err"]] for e in errs]}
     work.mark_done("sketch", info)
@@ -526,14 +548,34 @@ def _docs(spark: Any, cfg: DedupConfig, work: _Work, info: dict) -> Any:
     return docs
 
 
-def _components(spark: Any, edges: Any, checkpoint_dir: str) -> Any:
+#: Components of at most this many edges are found in one task by union-find (16 bytes an edge); above it,
+#: by large-star / small-star rounds over the cluster. `--conf spark.semel.oneTaskEdges=N` changes it.
+ONE_TASK_EDGES = 50_000_000
+
+
+def _one_task_components(edges: Any) -> Any:
+    """(node, label) by union-find in one task: one job, whatever the diameter of the components."""
+    def task(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        parts = [(b.column("a").to_numpy(), b.column("b").to_numpy()) for b in batches if b.num_rows]
+        a = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, np.int64)
+        b = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0, np.int64)
+        del parts
+        nodes, labels = components_one_task(a.astype(np.int64), b.astype(np.int64))
+        for s in range(0, len(nodes), 1 << 20):
+            yield pa.RecordBatch.from_arrays([pa.array(nodes[s:s + (1 << 20)]),
+                                              pa.array(labels[s:s + (1 << 20)])], names=["node", "label"])
+
+    return edges.select("a", "b").repartition(1).mapInArrow(task, "node long, label long")
+
+
+def _star_components(spark: Any, edges: Any) -> Any:
     """(node, label = smallest node of its component) by large-star / small-star on DataFrames
-    (Kiveris et al. 2014), checkpointed each round so the lineage stays one round long."""
+    (Kiveris et al. 2014). Each round is materialised once (localCheckpoint: cached blocks, lineage cut)
+    and one more job checks convergence: two jobs a round."""
     from pyspark.sql import functions as F
 
-    spark.sparkContext.setCheckpointDir(checkpoint_dir)
     e = edges.select(F.greatest("a", "b").alias("a"), F.least("a", "b").alias("b")).where("a != b").distinct()
-    e = e.checkpoint(eager=True)
+    e = e.localCheckpoint(eager=True)
     for _ in range(200):
         # large star: every neighbour larger than u joins the smallest of u's neighbourhood
         both = e.select(F.col("a").alias("u"), F.col("b").alias("v")).union(
@@ -547,12 +589,12 @@ def _components(spark: Any, edges: Any, checkpoint_dir: str) -> Any:
         small = (d.join(ms, "u").where(F.col("v") != F.col("m"))
                  .select(F.col("v").alias("a"), F.col("m").alias("b"))
                  .union(ms.select(F.col("u").alias("a"), F.col("m").alias("b"))).distinct())
-        e = small.checkpoint(eager=True)
-        # done when the edges form stars: every node points at one root and no root points anywhere
+        e = small.localCheckpoint(eager=True)
+        # done when the edges form stars: no root points anywhere and no node points at two roots
         roots_ = e.select(F.col("b").alias("a")).distinct()
-        inner = e.select("a").join(roots_, "a", "left_semi").limit(1).count()
-        multi = e.groupBy("a").count().where("count > 1").limit(1).count()
-        if inner == 0 and multi == 0:
+        inner = e.select("a").join(roots_, "a", "left_semi")
+        multi = e.groupBy("a").count().where("count > 1").select("a")
+        if inner.union(multi).limit(1).count() == 0:
             return e.select(F.col("a").alias("node"), F.col("b").alias("label"))
     raise SemelError("connected components did not converge in 200 rounds")
 
@@ -561,16 +603,18 @@ def _stage_cluster(spark: Any, cfg: DedupConfig, work: _Work, info: dict) -> dic
     from pyspark.sql import functions as F
 
     docs = _docs(spark, cfg, work, info)
-    edge_parts = []
+    # every edge in one table: exact copies (row -> first of its exact group; n = 0) and every candidate
+    # pair with how many bands proposed it (n) and whether it verified (ok)
+    parts = []
     if cfg.exact:
         first = docs.groupBy("exact0", "exact1").agg(F.min("row").alias("first"))
         tagged = docs.select("row", "exact0", "exact1", "bands", "seq").join(first, ["exact0", "exact1"])
-        edge_parts.append(tagged.where(F.col("row") != F.col("first"))
-                          .select(F.col("row").alias("a"), F.col("first").alias("b")))
+        parts.append(tagged.where(F.col("row") != F.col("first"))
+                     .select(F.col("row").alias("a"), F.col("first").alias("b"), F.lit(0).cast("long")
+                             .alias("n"), F.lit(True).alias("ok")))
         reps = tagged.where(F.col("row") == F.col("first"))
     else:
         reps = docs
-    candidates = verified = 0
     if cfg.near:
         reps = reps.where(F.length("seq") > 0).select("row", "bands")
         buckets = (reps.select("row", F.posexplode("bands").alias("band", "key"))
@@ -590,35 +634,36 @@ def _stage_cluster(spark: Any, cfg: DedupConfig, work: _Work, info: dict) -> dic
                 left, right = bucket_pairs(offsets, values, max_bucket, window)
                 yield pa.RecordBatch.from_arrays([pa.array(left), pa.array(right)], names=["a", "b"])
 
-        pairs_dir = work.path("cluster", "pairs")
-        (buckets.mapInArrow(pairs_task, "a long, b long").groupBy("a", "b").agg(F.count(F.lit(1)).alias("n"))
-         .write.mode("overwrite").parquet(pairs_dir))
-        pairs = spark.read.parquet(pairs_dir)
+        pairs = (buckets.mapInArrow(pairs_task, "a long, b long").groupBy("a", "b")
+                 .agg(F.count(F.lit(1)).alias("n")))
         seqs = docs.select("row", "seq", "mini")
 
         def verify_task(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
             for b in batches:
                 ok = verify_pairs(cfg, b.column("sa"), b.column("sb"), b.column("ma"), b.column("mb"))
-                yield b.select(["a", "b"]).filter(pa.array(ok))
+                yield pa.RecordBatch.from_arrays([b.column("a"), b.column("b"), b.column("n"), pa.array(ok)],
+                                                 names=["a", "b", "n", "ok"])
 
         joined = (pairs.join(seqs.select(F.col("row").alias("a"), F.col("seq").alias("sa"),
                                          F.col("mini").alias("ma")), "a")
                   .join(seqs.select(F.col("row").alias("b"), F.col("seq").alias("sb"),
                                     F.col("mini").alias("mb")), "b"))
-        edges_dir = work.path("cluster", "edges")
-        joined.select("a", "b", "sa", "sb", "ma", "mb").mapInArrow(verify_task, "a long, b long") \
-            .write.mode("overwrite").parquet(edges_dir)
-        edge_parts.append(spark.read.parquet(edges_dir))
-        agg = pairs.agg(F.sum("n"), F.count(F.lit(1))).collect()[0]
-        candidates, verified = int(agg[0] or 0), int(agg[1] or 0)
+        parts.append(joined.select("a", "b", "n", "sa", "sb", "ma", "mb")
+                     .mapInArrow(verify_task, "a long, b long, n long, ok boolean"))
     labels_dir = work.path("cluster", "labels")
-    if edge_parts:
-        edges = edge_parts[0]
-        for more in edge_parts[1:]:
-            edges = edges.unionByName(more)
-        ckpt = work.path("checkpoints")
-        _components(spark, edges, ckpt).write.mode("overwrite").parquet(labels_dir)
-        work.fs.delete(ckpt)
+    candidates = verified = 0
+    if parts:
+        edges_dir = work.path("cluster", "edges")
+        table = parts[0] if len(parts) == 1 else parts[0].unionByName(parts[1])
+        table.write.mode("overwrite").parquet(edges_dir)
+        all_edges = spark.read.parquet(edges_dir)
+        agg = all_edges.agg(F.sum("n"), F.count(F.when(F.col("n") > 0, 1)),
+                            F.count(F.when(F.col("ok"), 1))).collect()[0]
+        candidates, verified, n_edges = int(agg[0] or 0), int(agg[1] or 0), int(agg[2] or 0)
+        edges = all_edges.where("ok").select("a", "b")
+        limit = int(spark.conf.get("spark.semel.oneTaskEdges", str(ONE_TASK_EDGES)))
+        labels = _one_task_components(edges) if n_edges <= limit else _star_components(spark, edges)
+        labels.write.mode("overwrite").parquet(labels_dir)
     else:
         spark.createDataFrame([], "node long, label long").write.mode("overwrite").parquet(labels_dir)
     done = {"candidates": candidates, "verified": verified}
@@ -788,6 +833,12 @@ def _read_clusters(spark: Any, path: str, fs: _FS) -> pa.Table:
     return pa.Table.from_pandas(df.toPandas(), preserve_index=False)
 
 
+#: Session settings a run may change (and puts back afterwards).
+RUN_CONF = ("spark.sql.shuffle.partitions", "spark.sql.adaptive.enabled")
+#: Below this much input (local mode), shuffles use one partition per core and adaptive execution is off.
+SMALL_INPUT = 1 << 30
+
+
 def run_dedup(cfg: DedupConfig, master: str | None = None, conf: dict | list | None = None, spark: Any = None
               ) -> tuple[pa.Table, DedupStats]:
     """Run (or resume) dedup on Spark; returns the clusters table and statistics, as the embedded engine."""
@@ -797,10 +848,15 @@ def run_dedup(cfg: DedupConfig, master: str | None = None, conf: dict | list | N
     fs = _FS(spark)
     files = _input_files(cfg, fs)
     input_size = sum(os.path.getsize(_local_path(u)) for u, _, _ in files if fs.is_local(u))
-    old_partitions = spark.conf.get("spark.sql.shuffle.partitions")
+    old = {key: spark.conf.get(key) for key in RUN_CONF}
     user_conf = conf if isinstance(conf, dict) else dict(c.split("=", 1) for c in (conf or []) if "=" in c)
-    if "spark.sql.shuffle.partitions" not in user_conf and is_local(spark.sparkContext.master):
-        spark.conf.set("spark.sql.shuffle.partitions", str(_partitions(spark, input_size)))
+    if is_local(spark.sparkContext.master):
+        if "spark.sql.shuffle.partitions" not in user_conf:
+            spark.conf.set("spark.sql.shuffle.partitions", str(_partitions(spark, input_size)))
+        if "spark.sql.adaptive.enabled" not in user_conf and input_size < SMALL_INPUT:
+            # small data on one machine: adaptive execution runs every exchange as a job of its own and
+            # costs more in driver round trips than it saves; the fixed few partitions are right anyway
+            spark.conf.set("spark.sql.adaptive.enabled", "false")
     work = _Work(cfg, fs)
     stats = DedupStats()
     stats.bands, stats.rows = cfg.band_rows
@@ -833,7 +889,8 @@ def run_dedup(cfg: DedupConfig, master: str | None = None, conf: dict | list | N
         run_stage("keep", lambda: _stage_keep(spark, cfg, work, infos["sketch"]))
         run_stage("write", lambda: _stage_write(spark, cfg, work, files))
     finally:
-        spark.conf.set("spark.sql.shuffle.partitions", old_partitions)
+        for key, value in old.items():
+            spark.conf.set(key, value)
     clusters = _read_clusters(spark, _join(cfg.output, CLUSTERS_FILE), fs)
     reasons = clusters.column("reason").to_numpy(zero_copy_only=False)
     stats.documents = clusters.num_rows

@@ -11,6 +11,7 @@ import re
 import shutil
 import subprocess
 import sys
+import warnings
 from typing import Any
 
 from semel.errors import SemelError
@@ -32,7 +33,8 @@ LOCAL_DEFAULTS: dict[str, str] = {
     "spark.driver.bindAddress": "127.0.0.1",
     "spark.driver.host": "127.0.0.1",
     "spark.driver.memory": "4g",
-    "spark.sql.shuffle.partitions": "8",
+    # small shuffles on one machine: a task per core, not 200 (run_dedup sizes it to the input again)
+    "spark.sql.shuffle.partitions": str(max(2, os.cpu_count() or 2)),
 }
 
 
@@ -100,6 +102,13 @@ def is_local(master: str | None) -> bool:
     return master is None or master.startswith("local")
 
 
+def _quiet_python_warnings() -> None:
+    """PySpark warns on every Arrow UDF that it is not tested with pandas 3 (semel's UDFs take Arrow, not
+    pandas); one-line errors and clean logs matter more, so that one warning is silenced."""
+    warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas",
+                            category=FutureWarning)
+
+
 def get_spark(master: str | None = None, conf: dict | list | None = None, spark: Any = None) -> Any:
     """The SparkSession to run on: `spark` as given, the active one (spark-submit, notebooks), or a new one.
 
@@ -107,6 +116,7 @@ def get_spark(master: str | None = None, conf: dict | list | None = None, spark:
     one keeps its settings, and `conf` entries that can change at run time are applied to it.
     """
     SparkSession = _import_pyspark()
+    _quiet_python_warnings()
     user = parse_conf(conf)
     if spark is None:
         spark = SparkSession.getActiveSession()
@@ -126,6 +136,7 @@ def get_spark(master: str | None = None, conf: dict | list | None = None, spark:
         # workers must run this interpreter (with semel and numba installed), not whatever `python3` is
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # no "hostname resolves to loopback" warning
     settings.update(user)
     builder = SparkSession.builder.master(master)
     for key, value in settings.items():
