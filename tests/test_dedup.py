@@ -89,11 +89,19 @@ def test_same_result_for_any_workers_and_batch_size(corpus, tmp_path) -> None:
     assert tables[0].equals(tables[1]) and tables[1].equals(tables[2])
 
 
-@pytest.mark.parametrize("kill_at", ["sketch:1", "sketch", "cluster", "keep"])
-def test_resume_after_sigkill_is_byte_identical(corpus, tmp_path, kill_at: str) -> None:
+@pytest.fixture(scope="module")
+def clean_run(corpus, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """An uninterrupted run, the reference for every resumed one."""
     path, _, _ = corpus
-    clean = str(tmp_path / "clean")
+    clean = str(tmp_path_factory.mktemp("clean") / "out")
     semel.dedup(path, clean, batch_size=40)
+    return clean
+
+
+@pytest.mark.parametrize("kill_at", ["sketch:1", "sketch", "cluster", "keep"])
+def test_resume_after_sigkill_is_byte_identical(corpus, clean_run, tmp_path, kill_at: str) -> None:
+    path, _, _ = corpus
+    clean = clean_run
     out = str(tmp_path / "killed")
     cmd = [sys.executable, "-m", "semel.cli", "dedup", path, "-o", out, "--batch-size", "40",
            "--workers", "1",
