@@ -175,3 +175,28 @@ def test_batch_verification_matches_join_band_on_each_pair() -> None:
                   *Scratch(longest_document(sk.seq_offsets)).arrays(), np.zeros(8, np.int64))
         expected.append(bool(roots(parent)[b] == a))
     assert got.tolist() == expected and any(expected) and not all(expected)
+
+
+def test_repair_on_spark_writes_what_the_local_repair_writes(spark, tmp_path) -> None:
+    from semel.jobs.repair import repair_file
+
+    docs, _ = make_corpus(n_bases=20, seed=9, langs=("en", "it"))
+    for i, d in enumerate(docs):
+        if i % 3 == 0:  # a repeated paragraph and a repeated line to remove
+            head = d["text"][:120]
+            line = "some line that repeats here"
+            d["text"] = f"{head}\n\n{d['text']}\n\n{head}\n{line}\n{line}"
+    docs.append({"id": "bad", "text": None})
+    paths = []
+    for k in range(2):  # two files: two tasks, joined in input order
+        path = tmp_path / f"in{k}.jsonl"
+        path.write_text("".join(json.dumps(d, ensure_ascii=False) + "\n" for d in docs[k::2]))
+        paths.append(str(path))
+    local = repair_file(paths, str(tmp_path / "local.jsonl"), on_error="skip", progress=False)
+    code = main(["repair", *paths, "-o", str(tmp_path / "spark.jsonl"), "--engine", "spark", "--on-error",
+                 "skip", "--no-progress"])
+    assert code == 0
+    assert (tmp_path / "local.jsonl").read_bytes() == (tmp_path / "spark.jsonl").read_bytes()
+    assert local.repaired > 0 and local.skipped == 1
+    assert ((tmp_path / "local.jsonl.errors.jsonl").read_text()
+            == (tmp_path / "spark.jsonl.errors.jsonl").read_text())

@@ -63,6 +63,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--on-error", choices=("fail", "skip"), default="fail",
                    help="bad records: fail with file:line (default) or skip, count and list them")
     p.add_argument("--batch-size", type=int, default=8192, help="documents per batch (default: 8192)")
+    p.add_argument("--engine", choices=("local", "spark"), default="local",
+                   help="local (default) or spark (one task per input file; needs -o)")
+    p.add_argument("--master", help="Spark master URL (with --engine spark; default local[*])")
+    p.add_argument("--conf", action="append", default=[], metavar="KEY=VALUE", help="Spark setting")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
     p.set_defaults(func=run, progress=None)
 
@@ -112,7 +116,8 @@ def run(args: argparse.Namespace) -> int:
         summary = repair_file(args.inputs, output, id_field=args.id_field, text_field=args.text_field,
                               min_chars=args.min_chars, units=units, drop_above=args.drop_above,
                               on_error=args.on_error, explain=explain, batch_size=args.batch_size,
-                              progress=args.progress, with_stats=args.stats)
+                              progress=args.progress, with_stats=args.stats, engine=args.engine,
+                              master=args.master, conf=args.conf)
     except ValueError as exc:
         raise SemelError(str(exc)) from None
     print(summary.format(), file=sys.stderr)

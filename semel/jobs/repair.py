@@ -121,7 +121,8 @@ def repair_file(inputs: str | Sequence[str], output: str = "-", *, id_field: str
                 text_field: str = "text", min_chars: int = DEFAULT_MIN_CHARS, units: Sequence[str] = UNITS,
                 drop_above: bool = False, on_error: str = "fail", explain: ExplainFn | None = None,
                 batch_size: int = 8192, progress: bool | None = None, with_stats: bool = True,
-                output_format: str | None = None) -> RepairSummary:
+                output_format: str | None = None, engine: str = "local", master: str | None = None,
+                conf: dict | list | None = None) -> RepairSummary:
     """Repair every document of a collection and write it to `output` (a path, or "-" for stdout).
 
     Adds per document `repair_removed_chars`, `repair_removed` (spans with offsets into the original text
@@ -130,6 +131,13 @@ def repair_file(inputs: str | Sequence[str], output: str = "-", *, id_field: str
     are not written; `<output>.dropped.jsonl` lists them with the failed rules.
     """
     paths = [inputs] if isinstance(inputs, str) else list(inputs)
+    if engine == "spark":  # the same job, one task per input file (semel.engines.spark.run_repair)
+        from semel.engines.spark import run_repair
+
+        return run_repair(paths, output, master=master, conf=conf, id_field=id_field, text_field=text_field,
+                          min_chars=min_chars, units=units, drop_above=drop_above, on_error=on_error,
+                          explain=explain, batch_size=batch_size, with_stats=with_stats,
+                          output_format=output_format)
     spec = InputSpec(paths=paths, id_field=id_field, text_field=text_field, on_error=on_error,  # type: ignore[arg-type]
                      batch_size=batch_size)
     if output_format is None:
