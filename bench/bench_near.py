@@ -202,6 +202,9 @@ def tool_command(tool: str, a: argparse.Namespace, corpus: Path, out: Path) -> t
     """The command line for one run of ``tool`` and where its clusters land."""
     if tool == "semel":
         return [a.semel, "dedup", str(corpus), "-o", str(out)], out / "clusters.parquet"
+    if tool == "spark":  # semel's Spark engine (local master): same clusters, stage split from stats.json
+        cmd = [a.semel, "dedup", str(corpus), "-o", str(out), "--engine", "spark", "--master", a.spark_master]
+        return cmd, out / "clusters.parquet"
     py = a.peers312_python if tool == "textdedup" else a.peers_python
     pred = out / "clusters.parquet"
     cmd = [
@@ -245,6 +248,7 @@ def main() -> None:
     ap.add_argument("--base", type=Path, default=SHARED / "dice_public.jsonl.gz")
     ap.add_argument("--score", type=Path, default=SHARED / "score.py")
     ap.add_argument("--semel", default="/work/main/.venv/bin/semel")
+    ap.add_argument("--spark-master", default="local[2]", help="master for tool 'spark' (default: local[2])")
     ap.add_argument("--peers-python", default=str(peers_venv / "bin/python"))
     ap.add_argument(
         "--peers312-python",
@@ -278,11 +282,11 @@ def main() -> None:
         "tools": {},
     }
     for tool in [t.strip() for t in a.tools.split(",") if t.strip()]:
-        if tool == "semel" and not semel_has_dedup(a.semel):
+        if tool in ("semel", "spark") and not semel_has_dedup(a.semel):
             print(f"# skip semel: `{a.semel} dedup` is not available yet", flush=True)
             results["tools"][tool] = {"skipped": "semel dedup command not available"}
             continue
-        if tool != "semel" and not Path(a.peers_python).exists():
+        if tool not in ("semel", "spark") and not Path(a.peers_python).exists():
             print(f"# skip {tool}: no peer python at {a.peers_python} (run bench/setup_peers.sh)", flush=True)
             results["tools"][tool] = {"skipped": "peer venv missing"}
             continue
@@ -307,6 +311,9 @@ def main() -> None:
                 break
             if quality is None:
                 quality = scorer.score(truth, scorer.load(str(pred)))
+            if tool == "spark" and (out / "stats.json").exists():  # seconds per stage (spark-start, ...)
+                stages = json.loads((out / "stats.json").read_text())["stats"]["stages"]
+                r["stages_s"] = {st["name"]: st["seconds"] for st in stages}
             shutil.rmtree(out, ignore_errors=True)
         ok = [r for r in runs if r["rc"] == 0]
         entry: dict[str, Any] = {"runs": runs, "score": quality}
