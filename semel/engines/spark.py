@@ -1,8 +1,8 @@
 """The Spark engine: the dedup pipeline of the embedded engine, scheduled on Apache Spark.
 
-It only schedules. The same pure kernels run inside `mapInArrow` tasks (`sketch_batch`; `join_band`, which
-verifies pairs; `similarity`), band keys are shuffled with DataFrame group-bys, and connected components
-are found on DataFrames with the large-star / small-star iteration, checkpointed every round. Nothing
+It only schedules. The same pure kernels run inside `mapInArrow` tasks (`sketch_batch`; `verify_pairs` on a
+batch of pairs; `jaccard_to`), band keys are shuffled with DataFrame group-bys, and connected components
+are found by union-find in one task (up to ONE_TASK_EDGES edges) or by large-star / small-star rounds. Nothing
 proportional to the edges or signatures reaches the driver. Stages and their outputs under the work dir:
 
     sketch   each file parsed by semel's own readers, then shingled, signed, banded   sketch/ (parquet)
