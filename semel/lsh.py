@@ -118,32 +118,21 @@ def overlap(sa: np.ndarray, sb: np.ndarray, a_table: np.ndarray, a_flag: np.ndar
 
 
 @nb.njit(nogil=True, cache=True)
-def _gaps_a(sa: np.ndarray, a_table: np.ndarray, a_flag: np.ndarray, tag: np.uint64
-            ) -> tuple[int, int, int]:
-    """(leading, longest interior, trailing) runs of a's positions whose shingle b lacks."""
+def _mark_a(sa: np.ndarray, a_table: np.ndarray, a_flag: np.ndarray, tag: np.uint64, out: np.ndarray) -> None:
+    """out[p] = whether a's shingle at position p also occurs in b (table A as `overlap` left it)."""
     mask = _mask_for(sa.shape[0], a_table)
-    lead = -1
-    run = 0
-    interior = 0
-    for v in sa:
-        if a_flag[_find(a_table, mask, tag, v)] == 1:
-            if lead < 0:
-                lead = run
-            elif run > interior:
-                interior = run
-            run = 0
-        else:
-            run += 1
-    return (run, 0, run) if lead < 0 else (lead, interior, run)
+    for p in range(sa.shape[0]):
+        out[p] = a_flag[_find(a_table, mask, tag, sa[p])] == 1
 
 
 @nb.njit(nogil=True, cache=True)
-def _gaps_b(shared_b: np.ndarray, n: int) -> tuple[int, int, int]:
+def _gaps(shared: np.ndarray, n: int) -> tuple[int, int, int]:
+    """(leading, longest interior, trailing) runs of positions whose shingle the other document lacks."""
     lead = -1
     run = 0
     interior = 0
     for p in range(n):
-        if shared_b[p]:
+        if shared[p]:
             if lead < 0:
                 lead = run
             elif run > interior:
@@ -194,8 +183,10 @@ def verify(offsets: np.ndarray, seq: np.ndarray, a: int, b: int, rule: np.ndarra
         small = min(na, nb_)
         ok = small >= rule[2] and both / small >= rule[1]
     if ok and rule[3] >= 0 and jaccard < 1.0:
-        ok = copy_shape_ok(_gaps_a(sa, a_table, a_flag, tag), _gaps_b(shared_b, sb.shape[0]),
-                           sa.shape[0], sb.shape[0], int(rule[3]), rule[4])
+        gaps_b = _gaps(shared_b, sb.shape[0])
+        _mark_a(sa, a_table, a_flag, tag, shared_b)  # b's flags are read: reuse the buffer for a's
+        ok = copy_shape_ok(_gaps(shared_b, sa.shape[0]), gaps_b, sa.shape[0], sb.shape[0], int(rule[3]),
+                           rule[4])
     return ok, jaccard
 
 
