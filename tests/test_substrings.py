@@ -15,12 +15,11 @@ from hypothesis import strategies as st
 from semel.cli import main
 from semel.jobs.substrings import substrings_file
 from semel.spans.suffix import (
-    cut,
     find_repeats,
     lcp_kasai,
     longest_previous_factor,
+    remove_repeats,
     suffix_array,
-    token_spans,
 )
 
 PASSAGES = {
@@ -39,11 +38,21 @@ FILL = {"it": "casa strada polizia sindaco città notte giorno uomo donna treno 
 
 
 def apply(texts: list[str], k: int, mode: str = "first") -> tuple[list[str], list[list[dict]]]:
-    arr = pa.array(texts, pa.large_string())
-    tok = token_spans(arr)
-    res = cut(arr, tok, find_repeats(tok.hash, tok.offsets, k, mode), remove=mode != "mark")
+    """The kernel the job and Spark run per shard, on a list of strings."""
+    res = remove_repeats(pa.array(texts, pa.large_string()), k, mode)
     res.texts.validate(full=True)  # valid UTF-8
     return res.texts.to_pylist(), res.spans_column().to_pylist()
+
+
+def without(text: str, spans: list[dict]) -> str:
+    """`text` with the spans cut out; spans must be sorted, disjoint and not touching (merged)."""
+    for a, b in zip(spans, spans[1:], strict=False):
+        assert a["end"] < b["start"]
+    keep, pos = [], 0
+    for s in spans:
+        keep.append(text[pos:s["start"]])
+        pos = s["end"]
+    return "".join(keep) + text[pos:]
 
 
 def brute_cover(docs: list[list[int]], k: int, mode: str) -> list[int]:
@@ -149,20 +158,43 @@ segment = st.lists(words, min_size=1, max_size=6).map(" ".join)
 
 @settings(max_examples=80, deadline=None)
 @given(st.lists(st.lists(st.one_of(segment, st.sampled_from(["P1", "P2"])), max_size=6), min_size=1,
-                max_size=6), st.integers(3, 6))
-def test_properties(docs: list[list[str]], k: int) -> None:
+                max_size=6), st.integers(3, 6), st.sampled_from(["first", "all"]))
+def test_properties(docs: list[list[str]], k: int, mode: str) -> None:
     pool = {"P1": " ".join(f"uno{i}" for i in range(8)), "P2": "".join("甲乙丙丁戊己庚辛")}
     texts = []
     for d, segs in enumerate(docs):
         parts = [pool.get(s, s) for s in segs] + [f"solo{d}q"]
         texts.append(" ".join(parts) + ".")
-    out, spans = apply(texts, k)
+    out, spans = apply(texts, k, mode)
     for d, (text, new) in enumerate(zip(texts, out, strict=True)):
         assert f"solo{d}q" in new  # text that occurs once is never removed
         for s in spans[d]:
             assert 0 <= s["start"] < s["end"] <= len(text)
-    again, _ = apply(out, k)
-    assert again == out  # removing is idempotent
+        assert without(text, spans[d]) == new  # spans are in original offsets, across all passes
+    again, spans_again = apply(out, k, mode)
+    assert again == out and not any(spans_again)  # removing is idempotent
+
+
+JOINED = ["alfa beta n'è n'è alfa beta n'è alfa n'è solo0q."]  # hypothesis' counterexample to one pass
+
+
+def test_cut_joins_a_new_repeat() -> None:
+    """Cutting a repeat can join its neighbours into a new one: the kernel cuts again, and reports the
+    spans of every pass in offsets of the original text with the counts summed over passes."""
+    arr = pa.array(JOINED, pa.large_string())
+    once = remove_repeats(arr, 3, max_passes=1)
+    assert not once.converged and once.passes == 1
+    again = remove_repeats(once.texts, 3)
+    assert again.span_doc.size  # one pass is not idempotent here
+    res = remove_repeats(arr, 3)
+    assert res.converged and res.passes >= 3  # >= 2 passes that cut, and one that finds nothing
+    new, spans = res.texts.to_pylist(), res.spans_column().to_pylist()
+    assert without(JOINED[0], spans[0]) == new[0] and "solo0q" in new[0]
+    assert res.stats[0, 1] == sum(s["end"] - s["start"] for s in spans[0]) == len(JOINED[0]) - len(new[0])
+    assert res.stats[0, 0] == once.stats[0, 0] + again.stats[0, 0] and res.stats[0, 3] == len(JOINED[0])
+    assert remove_repeats(res.texts, 3).span_doc.size == 0
+    mark = remove_repeats(arr, 3, "mark")
+    assert mark.passes == 1 and mark.texts.to_pylist() == JOINED
 
 
 def write_jsonl(path: Path, records: list[dict]) -> None:

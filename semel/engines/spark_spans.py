@@ -4,10 +4,11 @@
   (`semel.spans.lines.line_units`, once per document), a group-by counts documents per hash, the frequent
   hashes (few: the boilerplate) are collected and broadcast as one sorted int64 array, and a second
   `mapInArrow` pass cuts them out (`remove_units`). Same output as `semel lines` for the same input.
-- `substrings_spark`: the suffix array runs per partition: each partition is one shard (`find_repeats`
-  over all its documents, then `cut`). Limitation: a passage whose copies sit in different partitions is
-  not found, exactly as with shards of the local engine; repartition to fewer, larger partitions (about
-  8 bytes of executor memory per byte of text) to find more. "first" means first in partition order.
+- `substrings_spark`: the suffix array runs per partition: each partition is one shard (`remove_repeats`
+  over all its documents: find and cut until nothing repeats, as the local engine does per shard).
+  Limitation: a passage whose copies sit in different partitions is not found, exactly as with shards
+  of the local engine; repartition to fewer, larger partitions (about 8 bytes of executor memory per
+  byte of text) to find more. "first" means first in partition order.
 """
 from __future__ import annotations
 
@@ -19,9 +20,9 @@ import pyarrow as pa
 
 from semel.engines.spark_session import get_spark
 from semel.jobs.lines import DEFAULT_MIN_CHARS, threshold
-from semel.jobs.substrings import DEFAULT_MIN_TOKENS
+from semel.jobs.substrings import DEFAULT_MIN_TOKENS, shard_texts
 from semel.spans.lines import line_units, remove_units
-from semel.spans.suffix import MODES, cut, find_repeats, token_spans
+from semel.spans.suffix import MODES, remove_repeats
 
 SPANS_TYPE = "array<struct<start:bigint,end:bigint>>"
 LINES_FIELDS = ("lines_removed bigint, chars_removed bigint, original_nlines bigint, original_length bigint, "
@@ -84,19 +85,14 @@ def lines_spark(df: Any, *, text_col: str = "text", unit: str = "line", min_docs
 def _substrings_task(text_col: str, min_tokens: int, mode: str
                      ) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
     def task(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        shard = [(b, token_spans(b.column(text_col))) for b in batches]  # one partition = one shard
+        shard = list(batches)  # one partition = one shard
         if not shard:
             return
-        offs = [np.zeros(1, np.int64)]
-        base = 0
-        for _, tok in shard:
-            offs.append(tok.offsets[1:] + base)
-            base += len(tok)
-        dup = find_repeats(np.concatenate([t.hash for _, t in shard]), np.concatenate(offs), min_tokens, mode)
-        base = 0
-        for batch, tok in shard:
-            res = cut(batch.column(text_col), tok, dup[base:base + len(tok)], remove=mode != "mark")
-            base += len(tok)
+        whole = remove_repeats(shard_texts(shard, text_col), min_tokens, mode)
+        lo = 0
+        for batch in shard:
+            res = whole.slice(lo, lo + batch.num_rows)
+            lo += batch.num_rows
             out = _set_text(batch, text_col, res.texts) if mode != "mark" else batch
             out = out.append_column("substrings_removed", res.spans_column())
             yield out.append_column("substrings_removed_chars", pa.array(res.stats[:, 1], pa.int64()))

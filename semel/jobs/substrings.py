@@ -6,6 +6,10 @@ The input is read once, in shards of about `shard_mb` of text. For each shard th
 is cut, spans are only recorded). Each document is written with `substrings_removed` (character offsets
 into its original text) and `substrings_removed_chars`.
 
+Removal is repeated until a pass finds nothing more (`semel.spans.suffix.remove_repeats`): cutting a
+span can join its neighbours into a new repeat, and a second run of the job must not change the output.
+`passes` in the summary is the most any shard needed.
+
 Limit: repeats are found *within a shard*. A passage whose copies fall in different shards is kept in
 each; a shard needs about 8 bytes of memory per byte of Latin-script text (see `semel.spans.suffix`), so
 the shard size, not the collection size, bounds memory. Give `shard_mb` as large as memory allows.
@@ -24,7 +28,7 @@ from semel.io import CHANGED, ID, TEXT, ErrorLog, InputSpec, open_writer, read_b
 from semel.io.formats import detect_format, output_format_for
 from semel.jobs.lines import ExplainFn, StageInfo, peak_rss_mb
 from semel.progress import progress as progress_bar
-from semel.spans.suffix import MODES, Tokens, cut, find_repeats, token_spans
+from semel.spans.suffix import MAX_PASSES, MODES, Cut, remove_repeats
 from semel.text.tokens import string_buffers
 
 DEFAULT_MIN_TOKENS = 50
@@ -48,6 +52,8 @@ class SubstringsSummary:
     bytes_in: int = 0
     bytes_removed: int = 0
     shards: int = 0
+    passes: int = 0
+    unconverged_shards: int = 0
     largest_shard_bytes: int = 0
     skipped: int = 0
     seconds: float = 0.0
@@ -70,9 +76,13 @@ class SubstringsSummary:
             f"semel substrings: {self.documents:,} documents, {self.tokens:,} tokens in {self.shards} "
             f"shard(s), {self.seconds:.1f}s{rate}",
             f"  changed    {self.changed:,} documents ({self.spans:,} spans)",
-            f"  removed    {self.tokens_removed:,} tokens, {self.bytes_removed:,} bytes{share}",
+            f"  removed    {self.tokens_removed:,} tokens, {self.bytes_removed:,} bytes{share}"
+            f" in up to {self.passes} pass(es)",
             f"  skipped    {self.skipped:,} bad records",
         ]
+        if self.unconverged_shards:
+            out.append(f"  warning    {self.unconverged_shards} shard(s) still had repeats after "
+                       f"{MAX_PASSES} passes")
         for label, path in (("output", self.output), ("errors", self.errors_path),
                             ("stats", self.stats_path)):
             if path:
@@ -123,23 +133,23 @@ def substrings_file(inputs: str | Sequence[str], output: str = "-", *, id_field:
     bar = progress_bar(desc="substrings", unit=" docs", enabled=progress)
     try:
         with open_writer(output, format=output_format, text_field=text_field, id_field=id_field) as writer:
-            shard: list[tuple[pa.RecordBatch, Tokens]] = []
+            shard: list[pa.RecordBatch] = []
             shard_bytes = 0
             t0 = time.perf_counter()
             for batch in read_batches(spec, errors):
                 offsets, _ = string_buffers(batch.column(TEXT))
-                shard.append((batch, token_spans(batch.column(TEXT))))
+                shard.append(batch)
                 shard_bytes += int(offsets[-1] - offsets[0])
                 if shard_bytes >= budget:
-                    stages.add("read+tokenize", time.perf_counter() - t0)
+                    stages.add("read", time.perf_counter() - t0)
                     _process_shard(shard, shard_bytes, writer, min_tokens, mode, summary, stages, explain)
-                    bar.update(sum(b.num_rows for b, _ in shard))
+                    bar.update(sum(b.num_rows for b in shard))
                     shard, shard_bytes = [], 0
                     t0 = time.perf_counter()
-            stages.add("read+tokenize", time.perf_counter() - t0)
+            stages.add("read", time.perf_counter() - t0)
             if shard or summary.shards == 0:
                 _process_shard(shard, shard_bytes, writer, min_tokens, mode, summary, stages, explain)
-                bar.update(sum(b.num_rows for b, _ in shard))
+                bar.update(sum(b.num_rows for b in shard))
     finally:
         bar.close()
     summary.stages = list(stages.items.values())
@@ -157,43 +167,42 @@ def substrings_file(inputs: str | Sequence[str], output: str = "-", *, id_field:
     return summary
 
 
-def _process_shard(shard: list[tuple[pa.RecordBatch, Tokens]], shard_bytes: int, writer: Any, min_tokens: int,
+def shard_texts(batches: Sequence[pa.RecordBatch], column: str) -> pa.Array:
+    """The text column of a shard's batches as one large_string array (repeats are found across all)."""
+    return pa.concat_arrays([b.column(column).cast(pa.large_string()) for b in batches])
+
+
+def _process_shard(shard: list[pa.RecordBatch], shard_bytes: int, writer: Any, min_tokens: int,
                    mode: str, summary: SubstringsSummary, stages: _Stages, explain: ExplainFn | None) -> None:
     if not shard:
         return
     summary.shards += 1
     summary.largest_shard_bytes = max(summary.largest_shard_bytes, shard_bytes)
     t0 = time.perf_counter()
-    hashes = np.concatenate([tok.hash for _, tok in shard])
-    offs = [np.zeros(1, np.int64)]
-    base = 0
-    for _, tok in shard:
-        offs.append(tok.offsets[1:] + base)
-        base += len(tok)
-    dup = find_repeats(hashes, np.concatenate(offs), min_tokens, mode)
-    del hashes
-    stages.add("suffix-array", time.perf_counter() - t0)
-    base = 0
-    for batch, tok in shard:
+    res = remove_repeats(shard_texts(shard, TEXT), min_tokens, mode)
+    summary.passes = max(summary.passes, res.passes)
+    summary.unconverged_shards += not res.converged
+    stages.add("suffix-array+cut", time.perf_counter() - t0)
+    lo = 0
+    for batch in shard:
         t0 = time.perf_counter()
-        part = dup[base:base + len(tok)]
-        base += len(tok)
-        out = _cut_batch(batch, tok, part, mode, summary, explain)
-        stages.add("cut", time.perf_counter() - t0)
+        out = _cut_batch(batch, res.slice(lo, lo + batch.num_rows), mode, summary, explain)
+        lo += batch.num_rows
+        stages.add("columns", time.perf_counter() - t0)
         t0 = time.perf_counter()
         writer.write(out)
         stages.add("write", time.perf_counter() - t0)
 
 
-def _cut_batch(batch: pa.RecordBatch, tok: Tokens, dup: np.ndarray, mode: str, summary: SubstringsSummary,
+def _cut_batch(batch: pa.RecordBatch, res: Cut, mode: str, summary: SubstringsSummary,
                explain: ExplainFn | None) -> pa.RecordBatch:
+    """`batch` with the shard's result for its documents: new texts, spans (original offsets), counts."""
     texts = batch.column(TEXT)
-    res = cut(texts, tok, dup, remove=mode != "mark")
     stats = res.stats
     old, _ = string_buffers(texts)
     new, _ = string_buffers(res.texts)
     summary.documents += batch.num_rows
-    summary.tokens += len(tok)
+    summary.tokens += int(stats[:, 2].sum())
     summary.spans += int(res.span_doc.size)
     summary.changed += int(np.count_nonzero(stats[:, 1] > 0))
     summary.tokens_removed += int(stats[:, 0].sum())

@@ -16,6 +16,9 @@ Pipeline (all arrays, no per-token Python objects):
 3. `cut`: runs of removed tokens are snapped inwards to word boundaries, widened over the punctuation
    and whitespace that belong to them, and cut from the UTF-8 bytes; spans are reported in character
    offsets of the original text.
+4. `remove_repeats`: steps 1-3 repeated on their own output until a pass removes nothing. One pass is
+   not idempotent: text on both sides of a cut can join into a new repeat ("a b X a b" minus X). Each
+   pass's spans are mapped back through the earlier cuts, so spans always index the original text.
 
 Memory per token of a shard, at the peak (suffix array construction with w-byte symbols): the symbol
 sequence (4), byte-level suffix array (4w), the encoded bytes (w), token offsets and flags (10) and the
@@ -292,7 +295,7 @@ def find_repeats(hashes: np.ndarray, tok_offsets: np.ndarray, min_tokens: int = 
     n = int(hashes.shape[0])
     ndocs = int(tok_offsets.shape[0] - 1)
     out = np.zeros(n, np.uint8)
-    if n < 2 * min_tokens:
+    if n <= min_tokens:  # a repeat needs two starts; its copies may overlap ("a a a a" with k=3)
         return out
     ordered = np.sort(hashes)  # np.unique(return_inverse=True) is several times slower than this
     first = np.empty(n, bool)
@@ -421,12 +424,19 @@ def _cut(offsets: np.ndarray, data: np.ndarray, tok_offsets: np.ndarray, start: 
 class Cut:
     """A batch after cutting: texts, per-document (tokens removed, chars removed, tokens, chars), spans."""
 
-    __slots__ = ("texts", "stats", "span_doc", "span_start", "span_end")
+    __slots__ = ("texts", "stats", "span_doc", "span_start", "span_end", "passes", "converged")
 
     def __init__(self, texts: pa.Array, stats: np.ndarray, span_doc: np.ndarray, span_start: np.ndarray,
-                 span_end: np.ndarray) -> None:
+                 span_end: np.ndarray, passes: int = 1, converged: bool = True) -> None:
         self.texts, self.stats = texts, stats
         self.span_doc, self.span_start, self.span_end = span_doc, span_start, span_end
+        self.passes, self.converged = passes, converged
+
+    def slice(self, lo: int, hi: int) -> Cut:
+        """Documents [lo, hi) (one input batch of a shard), span documents renumbered from 0."""
+        a, b = np.searchsorted(self.span_doc, [lo, hi])
+        return Cut(self.texts.slice(lo, hi - lo), self.stats[lo:hi], self.span_doc[a:b] - lo,
+                   self.span_start[a:b], self.span_end[a:b], self.passes, self.converged)
 
     def spans_column(self) -> pa.Array:
         """list<struct<start, end>> per document, character offsets into the original text."""
@@ -455,3 +465,99 @@ def cut(texts: pa.Array | pa.ChunkedArray, tokens: Tokens, dup: np.ndarray, remo
                         out, out_offsets, stats, span_doc, span_start, span_end)
     arr = pa.LargeStringArray.from_buffers(ndocs, pa.py_buffer(out_offsets), pa.py_buffer(out[:used]))
     return Cut(arr, stats, span_doc[:nspans], span_start[:nspans], span_end[:nspans])
+
+
+MAX_PASSES = 8
+
+
+@nb.njit(nogil=True, cache=True)
+def _to_original(old_doc: np.ndarray, old_start: np.ndarray, old_end: np.ndarray, doc: np.ndarray,
+                 start: np.ndarray, end: np.ndarray) -> None:
+    """Map spans of the current texts (sorted) to the original texts, in place, through the earlier cuts
+    `old_*` (original offsets, sorted, disjoint): a span absorbs every old cut inside it."""
+    i = 0
+    shift = 0  # characters cut before the current position, in the current document
+    cur = -1
+    for j in range(doc.shape[0]):
+        d = doc[j]
+        if d != cur:
+            while i < old_doc.shape[0] and old_doc[i] < d:
+                i += 1
+            shift = 0
+            cur = d
+        s = start[j]
+        e = end[j]
+        # an old cut at current position q (old_start - shift) lies just before character q
+        while i < old_doc.shape[0] and old_doc[i] == d and old_start[i] - shift <= s:
+            shift += old_end[i] - old_start[i]
+            i += 1
+        start[j] = s + shift
+        while i < old_doc.shape[0] and old_doc[i] == d and old_start[i] - shift < e:
+            shift += old_end[i] - old_start[i]
+            i += 1
+        end[j] = e + shift
+
+
+@nb.njit(nogil=True, cache=True)
+def _merge(doc: np.ndarray, start: np.ndarray, end: np.ndarray) -> int:
+    """Merge overlapping or touching spans (sorted by document, then start) in place; returns the count."""
+    n = 0
+    for j in range(doc.shape[0]):
+        if n > 0 and doc[n - 1] == doc[j] and start[j] <= end[n - 1]:
+            if end[j] > end[n - 1]:
+                end[n - 1] = end[j]
+        else:
+            doc[n] = doc[j]
+            start[n] = start[j]
+            end[n] = end[j]
+            n += 1
+    return n
+
+
+def _compose(old: Cut, new: Cut) -> Cut:
+    """`new` (a pass over `old.texts`) with spans and stats in terms of `old`'s original texts."""
+    doc, start, end = new.span_doc.copy(), new.span_start.copy(), new.span_end.copy()
+    _to_original(old.span_doc, old.span_start, old.span_end, doc, start, end)
+    doc = np.concatenate([old.span_doc, doc])
+    start = np.concatenate([old.span_start, start])
+    end = np.concatenate([old.span_end, end])
+    order = np.lexsort((start, doc))
+    doc, start, end = doc[order], start[order], end[order]
+    n = _merge(doc, start, end)
+    stats = old.stats.copy()
+    stats[:, :2] += new.stats[:, :2]  # tokens and chars removed add up; tokens and chars of the original stay
+    return Cut(new.texts, stats, doc[:n], start[:n], end[:n], old.passes + 1, True)
+
+
+def remove_repeats(texts: pa.Array | pa.ChunkedArray, min_tokens: int = 50, mode: str = "first",
+                   max_passes: int = MAX_PASSES) -> Cut:
+    """Cut repeated spans of >= `min_tokens` tokens from the texts (one shard) until none is left.
+
+    One pass of `find_repeats` + `cut` can join the text around a cut into a new repeat, so ``first`` and
+    ``all`` repeat the pass on its output until a pass removes nothing: the result is a fixed point
+    (running it again changes nothing). Spans are in character offsets of the original texts, sorted and
+    merged per document; stats add up over passes. ``mark`` removes nothing, so it is one pass. After
+    `max_passes` passes the last output is returned with ``converged=False`` (not seen on real text: a
+    second pass rarely removes anything, see `bench/bench_spans.py`).
+    """
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+    if max_passes < 1:
+        raise ValueError("max_passes must be at least 1")
+    if isinstance(texts, pa.ChunkedArray):
+        texts = texts.combine_chunks() if texts.num_chunks != 1 else texts.chunk(0)
+    tok = token_spans(texts)
+    res = cut(texts, tok, find_repeats(tok.hash, tok.offsets, min_tokens, mode), remove=mode != "mark")
+    if mode == "mark":
+        return res
+    while res.span_doc.size:  # the last pass removed something: look again
+        if res.passes >= max_passes:
+            res.converged = False
+            break
+        tok = token_spans(res.texts)
+        nxt = cut(res.texts, tok, find_repeats(tok.hash, tok.offsets, min_tokens, mode))
+        if not nxt.span_doc.size:
+            res.passes += 1
+            break
+        res = _compose(res, nxt)
+    return res
