@@ -8,7 +8,8 @@ into its original text) and `substrings_removed_chars`.
 
 Removal is repeated until a pass finds nothing more (`semel.spans.suffix.remove_repeats`): cutting a
 span can join its neighbours into a new repeat, and a second run of the job must not change the output.
-`passes` in the summary is the most any shard needed.
+`passes` in the summary is the most any shard needed (usually 2: one that cuts, one that finds nothing,
+so about twice the time of a single pass); `unconverged_shards` counts shards stopped at the bound.
 
 Limit: repeats are found *within a shard*. A passage whose copies fall in different shards is kept in
 each; a shard needs about 8 bytes of memory per byte of Latin-script text (see `semel.spans.suffix`), so
