@@ -4,6 +4,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from semel.commands.common import add_field_arguments, add_run_arguments
+
 EPILOG = """\
 what it writes (OUT/):
   clusters.parquet   one row per input document: id, cluster (id of the document kept in its place),
@@ -33,8 +35,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="JSONL (.gz/.zst), Parquet, a .txt file or a folder of .txt; "
                    "several form one collection")
     p.add_argument("-o", "--output", required=True, metavar="OUT", help="output folder")
-    p.add_argument("--id-field", default="id", help="field holding the document id (default: id)")
-    p.add_argument("--text-field", default="text", help="field holding the text (default: text)")
+    add_field_arguments(p)
     p.add_argument("--threshold", type=float, default=0.3,
                    help="Jaccard similarity of word-3-gram sets at or above which two documents are "
                    "duplicates (default: 0.3; see `semel params`)")
@@ -67,9 +68,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-near", dest="near", action="store_false", help="skip the near-duplicate stage")
     p.add_argument("--repair", action="store_true", help="repair repeated text inside documents first")
     p.add_argument("--workers", type=int, default=0, help="threads (default: all cores)")
-    p.add_argument("--batch-size", type=int, default=8192, help="documents per batch (default: 8192)")
-    p.add_argument("--on-error", choices=("fail", "skip"), default="fail",
-                   help="bad records: fail with file:line (default) or skip, count and list them")
     p.add_argument("--work-dir", help="where stage outputs go (default: OUT/_work)")
     p.add_argument("--resume", action="store_true", help="continue from the last finished stage")
     p.add_argument("--keep-work", action="store_true", help="keep the work directory after success")
@@ -79,8 +77,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="local (embedded, default) or spark")
     p.add_argument("--master", help="Spark master URL (with --engine spark; default local[*])")
     p.add_argument("--conf", action="append", default=[], metavar="KEY=VALUE", help="Spark setting")
-    p.add_argument("--no-progress", dest="progress", action="store_const", const=False, default=None,
-                   help="no progress bars")
+    add_run_arguments(p)
     p.add_argument("-q", "--quiet", action="store_true", help="no summary")
     p.set_defaults(func=run)
 

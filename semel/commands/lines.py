@@ -6,6 +6,7 @@ import sys
 
 import orjson
 
+from semel.commands.common import add_field_arguments, add_run_arguments
 from semel.errors import SemelError
 from semel.jobs.lines import DEFAULT_MIN_CHARS, DEFAULT_MIN_DOCS, ExplainFn, lines_file
 
@@ -45,8 +46,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="JSONL (.gz/.zst), Parquet, .txt files or folders of .txt")
     p.add_argument("-o", "--output", metavar="OUTPUT",
                    help="output file or folder; its extension picks the format (default: stdout)")
-    p.add_argument("--id-field", default="id", help="field holding the document id (default: id)")
-    p.add_argument("--text-field", default="text", help="field holding the text (default: text)")
+    add_field_arguments(p)
     p.add_argument("--unit", choices=("line", "paragraph"), default="line",
                    help="count lines or blank-line separated paragraphs (default: line)")
     g = p.add_mutually_exclusive_group()
@@ -63,10 +63,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--spill-dir", default=None, help="folder for spilled counts (default: system temp)")
     p.add_argument("--explain", action="store_true",
                    help="print each document's removed lines (on stdout with -o, else on stderr)")
-    p.add_argument("--on-error", choices=("fail", "skip"), default="fail",
-                   help="bad records: fail with file:line (default) or skip, count and list them")
-    p.add_argument("--batch-size", type=int, default=8192, help="documents per batch (default: 8192)")
-    p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
+    add_run_arguments(p)
     p.set_defaults(func=run, progress=None)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from semel.commands.common import add_field_arguments, add_run_arguments
 from semel.errors import InputError, SemelError
 from semel.jobs.repair import explain_printer, repair_file, repair_one
 from semel.repair import DEFAULT_MIN_CHARS
@@ -45,8 +46,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="a .txt file, '-' for stdin, or JSONL (.gz/.zst), Parquet, folders of .txt")
     p.add_argument("-o", "--output", metavar="OUTPUT",
                    help="output file or folder; its extension picks the format (default: stdout)")
-    p.add_argument("--id-field", default="id", help="field holding the document id (default: id)")
-    p.add_argument("--text-field", default="text", help="field holding the text (default: text)")
+    add_field_arguments(p)
     p.add_argument("--min-chars", type=int, default=DEFAULT_MIN_CHARS,
                    help=f"leave units shorter than this (normalised) alone (default: {DEFAULT_MIN_CHARS})")
     p.add_argument("--units", default="paragraph,line,sentence",
@@ -60,14 +60,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--explain", action="store_true",
                    help="print each removed span with offsets and where its first occurrence is "
                    "(on stdout with -o, else on stderr)")
-    p.add_argument("--on-error", choices=("fail", "skip"), default="fail",
-                   help="bad records: fail with file:line (default) or skip, count and list them")
-    p.add_argument("--batch-size", type=int, default=8192, help="documents per batch (default: 8192)")
     p.add_argument("--engine", choices=("local", "spark"), default="local",
                    help="local (default) or spark (one task per input file; needs -o)")
     p.add_argument("--master", help="Spark master URL (with --engine spark; default local[*])")
     p.add_argument("--conf", action="append", default=[], metavar="KEY=VALUE", help="Spark setting")
-    p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
+    add_run_arguments(p)
     p.set_defaults(func=run, progress=None)
 
 

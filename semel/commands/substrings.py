@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from semel.commands.common import add_field_arguments, add_run_arguments
 from semel.commands.lines import span_printer
 from semel.errors import SemelError
 from semel.jobs.substrings import DEFAULT_MIN_TOKENS, DEFAULT_SHARD_MB, substrings_file
@@ -51,8 +52,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="JSONL (.gz/.zst), Parquet, .txt files or folders of .txt, '-' for stdin")
     p.add_argument("-o", "--output", metavar="OUTPUT",
                    help="output file or folder; its extension picks the format (default: stdout)")
-    p.add_argument("--id-field", default="id", help="field holding the document id (default: id)")
-    p.add_argument("--text-field", default="text", help="field holding the text (default: text)")
+    add_field_arguments(p)
     p.add_argument("--min-tokens", type=int, default=DEFAULT_MIN_TOKENS,
                    help=f"shortest repeated span to remove, in tokens (default: {DEFAULT_MIN_TOKENS})")
     p.add_argument("--mode", choices=("first", "all", "mark"), default="first",
@@ -61,10 +61,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help=f"text per suffix array, in MB (default: {DEFAULT_SHARD_MB})")
     p.add_argument("--explain", action="store_true",
                    help="print each document's removed spans (on stdout with -o, else on stderr)")
-    p.add_argument("--on-error", choices=("fail", "skip"), default="fail",
-                   help="bad records: fail with file:line (default) or skip, count and list them")
-    p.add_argument("--batch-size", type=int, default=8192, help="documents per batch (default: 8192)")
-    p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
+    add_run_arguments(p)
     p.set_defaults(func=run, progress=None)
 
 
