@@ -160,3 +160,25 @@ def test_cli_summary_and_params(corpus, tmp_path, capsys) -> None:
     assert main(["params", "--threshold", "0.5", "--json"]) == 0
     p = json.loads(capsys.readouterr().out)
     assert p["bands"] * p["rows"] <= 256 and len(p["s_curve"]) == 21
+
+
+def test_exact_levels_and_character_shingles(tmp_path) -> None:
+    docs = [{"id": "a", "text": "Il sindaco ha detto: «basta»."},
+            {"id": "b", "text": "IL SINDACO HA DETTO BASTA"},
+            {"id": "c", "text": "Il sindaco ha detto: «basta»."}]
+    path = str(tmp_path / "c.jsonl")
+    write_jsonl(path, docs)
+    for level, same_b in (("tokens", True), ("none", False)):
+        out = str(tmp_path / level)
+        semel.dedup(path, out, exact_level=level, near=False)
+        rows = clusters_of(out)
+        assert rows["c"]["reason"] == "exact"
+        assert (rows["b"]["cluster"] == "a") == same_b
+    # character shingles: a one-letter typo in a short text is still a near copy
+    docs = [{"id": "x", "text": "supercalifragilisticexpialidocious weather today"},
+            {"id": "y", "text": "supercalifragilisticexpialidocius weather today"}]
+    write_jsonl(path, docs)
+    semel.dedup(path, str(tmp_path / "chars"), shingle="char")
+    assert clusters_of(str(tmp_path / "chars"))["y"]["cluster"] == "x"
+    semel.dedup(path, str(tmp_path / "words"))
+    assert clusters_of(str(tmp_path / "words"))["y"]["cluster"] == "y"
