@@ -138,3 +138,41 @@ def test_token_spans_agree_with_the_tokenizer(text: str) -> None:
         for (a, b), h in zip(spans, hashes, strict=True):
             _, again, _ = shingle_hashes(pa.array([text[a:b]], pa.large_string()), n)
             assert again[0] == h
+
+
+def test_lines_and_substrings_runs_list_removed_spans(tmp_path, capsys) -> None:
+    footer = "Subscribe to our newsletter for the latest stories every morning"
+    passage = ("the committee met on tuesday to discuss the new budget for the city library and agreed "
+               "to extend opening hours during the winter months")
+    names = ["apple", "river", "stone", "cloud", "maple", "tiger"]  # digits are folded: words differ
+    docs = [{"id": f"d{i}", "text": f"A story about the {w} today.\n{footer}\n"
+                                    + (f"Quote: {passage}.\n" if i % 2 else "")} for i, w in enumerate(names)]
+    docs.append({"id": "plain", "text": "Nothing shared here at all."})
+    src = str(tmp_path / "in.jsonl")
+    write_jsonl(src, docs)
+    text = {d["id"]: d["text"] for d in docs}
+    lines_out, sub_out = str(tmp_path / "lines.jsonl"), str(tmp_path / "sub.jsonl")
+    semel.lines(src, lines_out, min_docs=3, progress=False)
+    semel.substrings(src, sub_out, min_tokens=10, progress=False)
+
+    ex = explain(lines_out, "d2")
+    assert (ex.job, ex.kept, ex.reason) == ("lines", True, "lines") and len(ex.removed_spans) == 1
+    sp = ex.removed_spans[0]
+    assert text["d2"][sp["start"]:sp["end"]] == sp["text"] and sp["text"].strip() == footer
+    assert sp["documents"] == 6 and sp["kind"] == "line"
+    assert explain(lines_out, "plain").reason == "unchanged"
+    assert main(["explain", lines_out, "d2"]) == 0
+    out = capsys.readouterr().out
+    assert "removed spans (1)" in out and f"[{sp['start']}:{sp['end']}]" in out and "in 6 documents" in out
+
+    recorded = {json.loads(line)["id"]: json.loads(line)["substrings_removed"] for line in open(sub_out)}
+    ex = explain(sub_out, "d3")
+    assert ex.reason == "substrings" and ex.removed_spans
+    assert [(s["start"], s["end"]) for s in ex.removed_spans] == [(s["start"], s["end"])
+                                                                  for s in recorded["d3"]]
+    assert any(passage[:40] in s["text"] for s in ex.removed_spans)
+    assert all(text["d3"][s["start"]:s["end"]] == s["text"] for s in ex.removed_spans)
+    assert explain(sub_out, "plain").reason == "unchanged"
+    assert main(["explain", sub_out, "d3", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["removed_spans"][0]["start"] == recorded["d3"][0]["start"]
+    assert main(["explain", sub_out, "nope"]) == 1

@@ -103,10 +103,10 @@ def test_repair_report_highlights_removed_text(tmp_path) -> None:
 
 
 def test_unknown_job_renders_its_numbers_only(tmp_path) -> None:
-    write_run_stats(str(tmp_path), "lines", {"inputs": []}, {"documents": 10, "lines_removed": 4,
-                                                             "seconds": 1.5})
+    write_run_stats(str(tmp_path), "shuffle", {"inputs": []}, {"documents": 10, "lines_moved": 4,
+                                                               "seconds": 1.5})
     page = open(write_report(str(tmp_path)), encoding="utf-8").read()
-    assert "lines removed" in page and 'id="stages"' in page and 'id="find"' not in page
+    assert "lines moved" in page and 'id="stages"' in page and 'id="find"' not in page
 
 
 def test_load_run_accepts_folder_file_and_stats_path(tmp_path) -> None:
@@ -140,3 +140,89 @@ def test_word_diff_and_spans_escape_and_mark() -> None:
     assert d.changed_left == d.changed_right == 1
     html = highlight_spans("abc <x> def", [{"start": 4, "end": 7, "kind": "line"}])
     assert html == 'abc <mark title="line">&lt;x&gt;</mark> def'
+
+
+FOOTER = "Read also: the <best> stories of the week, every week"
+PASSAGE = ("the committee met on tuesday to discuss the new budget for the city library and agreed "
+           "to extend opening hours during the winter months for all students")
+
+
+def span_corpus(tmp_path) -> tuple[str, list[dict]]:
+    """Documents sharing a footer line (lines) and a long passage (substrings), plus unique text."""
+    docs = []
+    for i in range(8):
+        body = f"Story {i}: " + " ".join(f"word{i}x{j}" for j in range(12))
+        text = f"{body}\n{FOOTER}\n" if i % 2 == 0 else f"{FOOTER}\n{body}\nQuote: {PASSAGE}.\nEnd {i}."
+        docs.append({"id": f"doc{i}", "text": text})
+    docs.append({"id": "plain", "text": "Nothing shared here at all."})
+    path = str(tmp_path / "corpus.jsonl")
+    write_jsonl(path, docs)
+    return path, docs
+
+
+def marks(page: str) -> list[str]:
+    return re.findall(r'<mark title="[^"]*">(.*?)</mark>', page, re.S)
+
+
+def recorded_spans(out: str, column: str) -> dict[str, list[dict]]:
+    with open(out, encoding="utf-8") as f:
+        rows = [json.loads(line) for line in f]
+    return {r["id"]: r[column] for r in rows if r[column]}
+
+
+def test_lines_report_table_and_spans_in_place(tmp_path) -> None:
+    import html as _html
+
+    src, docs = span_corpus(tmp_path)
+    out = str(tmp_path / "lines.jsonl")
+    semel.lines(src, out, min_docs=3, progress=False)
+    page = open(write_report(out), encoding="utf-8").read()
+    assert_self_contained(page)
+    for section in ("summary", "lines", "examples", "find", "stages", "settings"):
+        assert f'id="{section}"' in page
+    assert 'id="clusters"' not in page
+    assert "documents changed" in page and "lines removed" in page and "characters removed" in page
+    table = page[page.index('id="lines"'):page.index("</section>", page.index('id="lines"'))]
+    assert _html.escape(FOOTER) in table and '<td class="num">8</td>' in table  # in all 8 documents
+    spans = recorded_spans(out, "lines_removed_spans")
+    text = {d["id"]: d["text"] for d in docs}
+    assert set(spans) == {f"doc{i}" for i in range(8)}
+    expected = [_html.escape(text[i][s["start"]:s["end"]]) for i in sorted(spans, key=lambda i: i)
+                for s in spans[i]]
+    assert sorted(marks(page)) == sorted(expected)
+    assert all(FOOTER in _html.unescape(m) for m in marks(page))
+    assert set(index_of(page)["ids"]) == set(spans) and set(index_of(page)["reason"]) == {"l"}
+
+
+def test_substrings_report_spans_and_length_chart(tmp_path) -> None:
+    import html as _html
+
+    src, docs = span_corpus(tmp_path)
+    out = str(tmp_path / "sub.jsonl")
+    semel.substrings(src, out, min_tokens=10, progress=False)
+    page = open(write_report(out), encoding="utf-8").read()
+    assert_self_contained(page)
+    for section in ("summary", "plots", "examples", "find"):
+        assert f'id="{section}"' in page
+    assert 'id="lines"' not in page and "spans removed" in page
+    spans = recorded_spans(out, "substrings_removed")
+    text = {d["id"]: d["text"] for d in docs}
+    first = text["doc1"].index(PASSAGE)  # the first copy of the passage is kept, later ones cut
+    assert all(s["end"] <= first for s in spans["doc1"]) and len(spans["doc3"]) == 2
+    expected = [_html.escape(text[i][s["start"]:s["end"]]) for i in spans for s in spans[i]]
+    assert sorted(marks(page)) == sorted(expected)
+    assert any(PASSAGE[:40] in _html.unescape(m) for m in marks(page))
+    svg = re.findall(r"<svg.*?</svg>", page, re.S)
+    chart = next(s for s in svg if "Lengths of removed spans" in s)
+    ET.fromstring(chart)
+    n = sum(len(v) for v in spans.values())
+    bars = [int(c.replace(",", "")) for c in re.findall(r"<title>[^<]*: ([\d,]+)</title></rect>", chart)]
+    assert sum(bars) == n
+
+
+def test_length_bins() -> None:
+    from semel.report.plots import length_bins
+
+    labels, counts = length_bins(np.array([1, 15, 16, 40, 200]))
+    assert labels[:3] == ["1–15", "16–31", "32–63"] and counts[:3] == [2, 1, 1] and sum(counts) == 5
+    assert length_bins(np.array([], np.int64)) == ([], [])

@@ -14,13 +14,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from semel.io import ID, RAW, ErrorLog, InputSpec, read_batches
-from semel.report.docs import RemovedBytes, fetch_texts, inputs_available
+from semel.io import ID, ErrorLog, InputSpec, read_batches
+from semel.report.docs import RemovedBytes, fetch_texts, inputs_available, span_column
 from semel.report.runinfo import RunInfo
 
 CLUSTERS_FILE = "clusters.parquet"
@@ -73,6 +72,9 @@ class ReportData:
     largest: list[ClusterSample] = field(default_factory=list)
     borderline: list[Pair] = field(default_factory=list)
     span_examples: list[SpanExample] = field(default_factory=list)
+    span_lengths: np.ndarray | None = None
+    top_lines: list[tuple[str, int]] = field(default_factory=list)
+    top_lines_total: int = 0
     texts: dict[str, str] = field(default_factory=dict)
     index: dict[str, Any] | None = None
     notes: list[str] = field(default_factory=list)
@@ -217,7 +219,7 @@ def _dedup_index(t: pa.Table, kept: np.ndarray, limit: int) -> dict[str, Any]:
 
 def _repair(data: ReportData, opts: dict[str, Any]) -> None:
     """Repair: counts from the stats, and examples of repaired documents with removed text marked."""
-    run, st, settings = data.run, data.run.stats, data.run.settings
+    st = data.run.stats
     docs = int(st.get("documents") or 0)
     bytes_in = int(st.get("bytes_in") or 0)
     data.summary = [
@@ -235,11 +237,26 @@ def _repair(data: ReportData, opts: dict[str, Any]) -> None:
     _stage_summary(data)
     data.removed_by_reason = {k: int(st.get(s) or 0) for k, s in (("repair", "repaired"),
                                                                   ("dropped", "dropped")) if st.get(s)}
+    _span_examples(data, opts, "repair_removed", "r", None, "repaired output")
+
+
+# the output field holding each span job's removed spans, and the kind its spans are shown as
+SPAN_FIELDS = {"repair": ("repair_removed", None), "lines": ("lines_removed_spans", "line"),
+               "substrings": ("substrings_removed", "repeat")}
+
+
+def _span_examples(data: ReportData, opts: dict[str, Any], column: str, code: str, kind: str | None,
+                   what: str, all_lengths: bool = False) -> None:
+    """Fill the examples (documents with the most text removed, texts from the inputs) and the index of a
+    job that records removed spans per document; with `all_lengths`, also every span's length."""
+    run, settings = data.run, data.run.settings
     out = run.output
     if not out or out == "-" or not os.path.exists(out):
-        data.notes.append("The repaired output is not readable from here, so no examples are shown.")
+        data.notes.append(f"The {what} is not readable from here, so no examples are shown.")
         return
-    found = _repaired_examples(out, settings, opts["examples"] * 10)
+    found, lengths = _scan_spans(out, settings, column, opts["examples"] * 10, kind, all_lengths)
+    if all_lengths:
+        data.span_lengths = lengths
     found.sort(key=lambda e: (-e.removed_chars, e.id))
     data.span_examples = found[: opts["examples"]]
     inputs = opts.get("inputs") or run.inputs()
@@ -253,40 +270,114 @@ def _repair(data: ReportData, opts: dict[str, Any]) -> None:
         data.notes.append("The original inputs cannot be read from here, so removed text is not shown "
                           "in place.")
     data.index = {"ids": [e.id for e in data.span_examples], "cluster": [], "kept_ids": [],
-                  "reason": "r" * len(data.span_examples), "sim": [], "removed_total": None,
+                  "reason": code * len(data.span_examples), "sim": [], "removed_total": None,
                   "complete": False}
 
 
-def _repaired_examples(path: str, settings: dict[str, Any], limit: int) -> list[SpanExample]:
-    """The first `limit` repaired documents of a repair output, with their spans."""
+def _scan_spans(path: str, settings: dict[str, Any], column: str, limit: int, kind: str | None = None,
+                all_lengths: bool = False) -> tuple[list[SpanExample], np.ndarray]:
+    """The first `limit` changed documents of a span job's output with their spans (tagged `kind` where
+    they have none), and, with `all_lengths`, the length of every span in the output (else empty)."""
     spec = InputSpec(paths=[path], id_field=settings.get("id_field", "id"),
                      text_field=settings.get("text_field", "text"), on_error="skip")
     found: list[SpanExample] = []
+    lengths: list[np.ndarray] = []
     for batch in read_batches(spec, ErrorLog()):
-        ids = batch.column(ID).to_pylist()
-        if "repair_removed" in batch.schema.names:
-            spans_col = batch.column("repair_removed").to_pylist()
-        elif RAW in batch.schema.names:
-            spans_col = [orjson.loads(raw).get("repair_removed") for raw in batch.column(RAW).to_pylist()]
-        else:
-            return found
-        for doc_id, spans in zip(ids, spans_col, strict=True):
-            if spans:
-                chars = sum(int(s["end"]) - int(s["start"]) for s in spans)
-                found.append(SpanExample(doc_id, None, list(spans), chars))
-                if len(found) >= limit:
-                    return found
-    return found
+        spans_col = span_column(batch, column)
+        if spans_col is None:
+            break
+        if all_lengths:
+            lengths.append(np.fromiter((int(s["end"]) - int(s["start"]) for spans in spans_col
+                                        for s in spans or ()), dtype=np.int64))
+        if len(found) < limit:
+            for doc_id, spans in zip(batch.column(ID).to_pylist(), spans_col, strict=True):
+                if spans:
+                    spans = [dict(s) if kind is None else {"kind": kind, **s} for s in spans]
+                    chars = sum(int(s["end"]) - int(s["start"]) for s in spans)
+                    found.append(SpanExample(str(doc_id), None, spans, chars))
+                    if len(found) >= limit:
+                        break
+        elif not all_lengths:
+            break
+    return found, (np.concatenate(lengths) if lengths else np.empty(0, np.int64))
 
 
-BUILDERS: dict[str, Callable[[ReportData, dict[str, Any]], None]] = {"dedup": _dedup, "repair": _repair}
+def _span_job_summary(data: ReportData, changed_label: str, extra: list[tuple[str, str, str]]) -> None:
+    """Documents in / changed / unchanged, then `extra`, bytes removed, skipped records and stages."""
+    st = data.run.stats
+    docs = int(st.get("documents") or 0)
+    changed = int(st.get("changed") or 0)
+    bytes_in = int(st.get("bytes_in") or 0)
+    data.summary = [
+        ("documents in", f"{docs:,}", _mb(bytes_in) if bytes_in else ""),
+        (changed_label, f"{changed:,}", _pct(changed, docs)),
+        ("unchanged", f"{docs - changed:,}", _pct(docs - changed, docs)),
+        *extra,
+    ]
+    if st.get("bytes_removed") is not None:
+        data.summary.append(("bytes removed", _mb(int(st["bytes_removed"])),
+                             _pct(int(st["bytes_removed"]), bytes_in)))
+    if st.get("skipped"):
+        data.summary.append(("skipped records", f"{int(st['skipped']):,}", "see errors.jsonl"))
+    _stage_summary(data)
+
+
+def _chars(st: dict[str, Any], key: str) -> tuple[str, str, str]:
+    n = int(st.get(key) or 0)
+    return ("characters removed", f"{n:,}", _pct(n, int(st.get("input_chars") or 0)) + " of the text"
+            if st.get("input_chars") else "")
+
+
+def _lines(data: ReportData, opts: dict[str, Any]) -> None:
+    """Lines: counts, the most frequent removed lines with their document counts, examples in place."""
+    run, st, settings = data.run, data.run.stats, data.run.settings
+    unit = str(settings.get("unit") or "line")
+    extra = [(f"{unit}s removed", f"{int(st.get('lines_removed') or 0):,}",
+              f"{int(st.get('frequent_units') or 0):,} frequent of {int(st.get('distinct_units') or 0):,} "
+              f"distinct (in >= {int(st.get('min_docs') or 0):,} documents)"), _chars(st, "chars_removed")]
+    _span_job_summary(data, "documents changed", extra)
+    if st.get("changed"):
+        data.removed_by_reason = {"lines": int(st["changed"])}
+    table = st.get("lines_path") or (run.output.rstrip("/") + ".lines.parquet" if run.output else "")
+    if table and not os.path.exists(table):
+        table = run.output.rstrip("/") + ".lines.parquet"
+    if table and os.path.exists(table):
+        pf = pq.ParquetFile(table)
+        data.top_lines_total = pf.metadata.num_rows
+        for batch in pf.iter_batches(batch_size=max(opts["top_lines"], 1), columns=["text", "documents"]):
+            data.top_lines = [(t if t is not None else "", int(n)) for t, n in
+                              zip(batch.column(0).to_pylist(), batch.column(1).to_pylist(), strict=True)]
+            break
+    elif run.output and run.output != "-":
+        data.notes.append(f"{table or 'the removed-lines table'} is missing: the most frequent removed "
+                          "lines are not shown.")
+    _span_examples(data, opts, "lines_removed_spans", "l", unit, "output")
+
+
+def _substrings(data: ReportData, opts: dict[str, Any]) -> None:
+    """Substrings: counts, examples with the cut spans in place, and the distribution of span lengths."""
+    st = data.run.stats
+    extra = [("spans removed", f"{int(st.get('spans') or 0):,}",
+              f"repeats of >= {data.run.settings.get('min_tokens', '?')} tokens"),
+             ("tokens removed", f"{int(st.get('tokens_removed') or 0):,}",
+              _pct(int(st.get("tokens_removed") or 0), int(st.get("tokens") or 0))),
+             _chars(st, "chars_removed")]
+    _span_job_summary(data, "documents changed", extra)
+    if st.get("changed"):
+        data.removed_by_reason = {"substrings": int(st["changed"])}
+    _span_examples(data, opts, "substrings_removed", "s", "repeat", "output", all_lengths=True)
+
+
+BUILDERS: dict[str, Callable[[ReportData, dict[str, Any]], None]] = {
+    "dedup": _dedup, "repair": _repair, "lines": _lines, "substrings": _substrings}
 
 
 def build_report(run: RunInfo, *, inputs: list[str] | None = None, clusters: int = 6, members: int = 12,
-                 borderline: int = 8, examples: int = 10, index_limit: int = 200_000) -> ReportData:
+                 borderline: int = 8, examples: int = 10, index_limit: int = 200_000,
+                 top_lines: int = 25) -> ReportData:
     """Collect the report's data for `run` (the job picks the builder)."""
     data = ReportData(run=run)
     opts = {"inputs": inputs, "clusters": clusters, "members": members, "borderline": borderline,
-            "examples": examples, "index_limit": index_limit}
+            "examples": examples, "index_limit": index_limit, "top_lines": top_lines}
     BUILDERS.get(run.job, _generic)(data, opts)
     return data

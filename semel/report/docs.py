@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable
+from typing import Any
 
 import numpy as np
+import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from semel.io import ID, ROW, TEXT, ErrorLog, InputSpec, read_batches
+from semel.io import ID, RAW, ROW, TEXT, ErrorLog, InputSpec, read_batches
 
 
 def inputs_available(paths: list[str]) -> bool:
@@ -64,3 +66,14 @@ class RemovedBytes:
         ok = rows < len(self.removed)
         self.total += int(lengths.sum())
         self.removed_bytes += int(lengths[ok][self.removed[rows[ok]]].sum())
+
+
+def span_column(batch: pa.RecordBatch, name: str) -> list[Any] | None:
+    """The per-document values of output field `name` (a column, or a field of the raw JSON records);
+    None when the batch has neither."""
+    if name in batch.schema.names:
+        return batch.column(name).to_pylist()
+    if RAW in batch.schema.names:
+        return [orjson.loads(raw).get(name) if raw is not None else None
+                for raw in batch.column(RAW).to_pylist()]
+    return None

@@ -3,7 +3,8 @@
 For a dedup run: the rule (unique, original, exact, near), the cluster and the document kept in its
 place, the exact Jaccard of the two word-n-gram sets (what the run verified), the MinHash estimate with
 the run's number of bins (what LSH saw), the chance that LSH made them candidates, and a few of the
-shared n-grams as words. For a repair run: the spans removed, with offsets. The texts are fetched from
+shared n-grams as words. For a repair, lines or substrings run: the spans removed, with offsets and
+the text cut from the original document. The texts are fetched from
 the run's inputs by id, so only the two documents involved are ever held in memory.
 """
 from __future__ import annotations
@@ -18,10 +19,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from semel.errors import SemelError
-from semel.io import ID, RAW, ErrorLog, InputSpec, read_batches
+from semel.io import ID, ErrorLog, InputSpec, read_batches
 from semel.minhash import estimate_jaccard, signatures
 from semel.params import candidate_probability
-from semel.report.docs import fetch_texts, inputs_available
+from semel.report.data import SPAN_FIELDS
+from semel.report.docs import fetch_texts, inputs_available, span_column
 from semel.report.runinfo import RunInfo, load_run
 from semel.report.tokens import shingles_with_text
 
@@ -34,6 +36,10 @@ RULES = {
     "repaired": "kept, with repeated text removed from inside it",
     "unchanged": "kept unchanged: nothing repeated inside it",
     "dropped": "removed: above a repetition threshold (--drop-above)",
+    "lines": "kept, with lines that occur in many documents removed",
+    "substrings": "kept, with spans repeated elsewhere in the collection (or in itself) removed",
+    "lines-unchanged": "kept unchanged: none of its lines occurs in many documents",
+    "substrings-unchanged": "kept unchanged: no long span of it is repeated",
 }
 
 
@@ -175,7 +181,6 @@ def _dedup_repair_spans(paths: list[str], doc_id: str, s: dict[str, Any]) -> lis
 
 def explain_repair(run: RunInfo, doc_id: str, inputs: list[str] | None = None) -> Explanation:
     """Explain one document of a repair run: repaired (with spans), unchanged, or dropped."""
-    s = run.settings
     dropped_path = run.output.rstrip("/") + ".dropped.jsonl"
     if os.path.exists(dropped_path):
         with open(dropped_path, "rb") as f:
@@ -185,7 +190,17 @@ def explain_repair(run: RunInfo, doc_id: str, inputs: list[str] | None = None) -
                     return Explanation(id=doc_id, job="repair", kept=False, reason="dropped",
                                        rule=RULES["dropped"] + f": {rec.get('reason')}",
                                        notes=[f"failed: {', '.join(rec.get('failed') or [])}"])
-    spans: list[dict[str, Any]] | None = None
+    spans = _output_spans(run, doc_id, "repair_removed")
+    reason = "repaired" if spans else "unchanged"
+    ex = Explanation(id=doc_id, job="repair", kept=True, reason=reason, rule=RULES[reason],
+                     removed_spans=list(spans))
+    _span_texts(run, ex, inputs)
+    return ex
+
+
+def _output_spans(run: RunInfo, doc_id: str, column: str) -> list[dict[str, Any]]:
+    """The spans recorded in output field `column` for document `doc_id` (one streaming pass)."""
+    s = run.settings
     if os.path.exists(run.output):
         spec = InputSpec(paths=[run.output], id_field=s.get("id_field", "id"),
                          text_field=s.get("text_field", "text"), on_error="skip")
@@ -194,26 +209,69 @@ def explain_repair(run: RunInfo, doc_id: str, inputs: list[str] | None = None) -
             hits = np.flatnonzero(ids.to_numpy(zero_copy_only=False) == doc_id)
             if hits.size:
                 i = int(hits[0])
-                if "repair_removed" in batch.schema.names:
-                    spans = batch.column("repair_removed")[i].as_py() or []
-                elif RAW in batch.schema.names:
-                    spans = orjson.loads(batch.column(RAW)[i].as_py()).get("repair_removed") or []
-                else:
-                    spans = []
-                break
-    if spans is None:
-        raise SemelError(f"no document with id {doc_id!r} in {run.output}")
-    reason = "repaired" if spans else "unchanged"
-    ex = Explanation(id=doc_id, job="repair", kept=True, reason=reason, rule=RULES[reason],
-                     removed_spans=list(spans))
+                values = span_column(batch.slice(i, 1), column)
+                return [dict(sp) for sp in (values[0] if values else None) or []]
+    raise SemelError(f"no document with id {doc_id!r} in {run.output}")
+
+
+def _span_texts(run: RunInfo, ex: Explanation, inputs: list[str] | None) -> None:
+    """Add each removed span's text, cut from the original document in the run's inputs."""
     paths = inputs or run.inputs()
-    if spans and inputs_available(paths):
-        text = fetch_texts(paths, [doc_id], id_field=s.get("id_field", "id"),
-                           text_field=s.get("text_field", "text")).get(doc_id)
-        if text is not None:
-            for sp in ex.removed_spans:
-                sp["text"] = text[int(sp["start"]):int(sp["end"])]
+    if not ex.removed_spans:
+        return
+    if not inputs_available(paths):
+        ex.notes.append("inputs not readable from here (" + ", ".join(paths or ["none recorded"])
+                        + "): pass --input to see the removed text")
+        return
+    s = run.settings
+    text = fetch_texts(paths, [ex.id], id_field=s.get("id_field", "id"),
+                       text_field=s.get("text_field", "text")).get(ex.id)
+    if text is None:
+        ex.notes.append("document text not found in the inputs (were they changed since the run?)")
+        return
+    for sp in ex.removed_spans:
+        sp["text"] = text[int(sp["start"]):int(sp["end"])]
+
+
+def explain_spans(run: RunInfo, doc_id: str, inputs: list[str] | None = None) -> Explanation:
+    """Explain one document of a lines or substrings run: the spans cut from it, with offsets and text."""
+    column, kind = SPAN_FIELDS[run.job]
+    spans = [{"kind": kind, **sp} for sp in _output_spans(run, doc_id, column)]
+    reason = run.job if spans else "unchanged"
+    ex = Explanation(id=doc_id, job=run.job, kept=True, reason=reason,
+                     rule=RULES[run.job if spans else f"{run.job}-unchanged"],
+                     removed_spans=spans)
+    _span_texts(run, ex, inputs)
+    if run.job == "lines" and spans:
+        _line_documents(run, ex)
     return ex
+
+
+def _line_documents(run: RunInfo, ex: Explanation) -> None:
+    """Add to each removed line the number of documents it occurs in (from OUTPUT.lines.parquet)."""
+    from semel.spans.lines import line_units
+
+    s = run.settings
+    unit = str(s.get("unit") or "line")
+    table = str(run.stats.get("lines_path") or run.output.rstrip("/") + ".lines.parquet")
+    ex.notes.append(f"each removed {unit} occurs in at least {run.stats.get('min_docs', '?')} documents "
+                    f"(all of them: {table})")
+    texts = [sp.get("text") for sp in ex.removed_spans]
+    if not os.path.exists(table) or any(t is None for t in texts):
+        return
+    units = line_units(pa.array(texts, pa.string()), unit, bool(s.get("fold_digits", True)))
+    first = np.full(len(texts), -1, np.int64)
+    for i in range(len(units) - 1, -1, -1):  # the first unit of each span is the one removed
+        first[units.doc[i]] = i
+    keys = [int(units.hash[i]) for i in first if i >= 0]
+    if not keys:
+        return
+    t = pq.read_table(table, columns=["hash", "documents"],
+                      filters=[("hash", "in", pa.array(keys, pa.uint64()))])
+    counts = dict(zip(t.column("hash").to_pylist(), t.column("documents").to_pylist(), strict=True))
+    for sp, i in zip(ex.removed_spans, first, strict=True):
+        if i >= 0 and int(units.hash[i]) in counts:
+            sp["documents"] = int(counts[int(units.hash[i])])
 
 
 def explain(path: str, doc_id: str, inputs: list[str] | None = None) -> Explanation:
@@ -223,7 +281,10 @@ def explain(path: str, doc_id: str, inputs: list[str] | None = None) -> Explanat
         return explain_dedup(run, doc_id, inputs)
     if run.job == "repair":
         return explain_repair(run, doc_id, inputs)
-    raise SemelError(f"semel explain does not know {run.job!r} runs yet (it knows dedup and repair)")
+    if run.job in ("lines", "substrings"):
+        return explain_spans(run, doc_id, inputs)
+    raise SemelError(f"semel explain does not know {run.job!r} runs yet (it knows dedup, repair, lines "
+                     "and substrings)")
 
 
 def _short(s: str, width: int = 90) -> str:
@@ -259,7 +320,8 @@ def format_explanation(ex: Explanation) -> str:
         for sp in ex.removed_spans:
             first = (f", first at [{sp['kept_start']}:{sp['kept_end']}]"
                      if sp.get("kept_start") is not None else "")
-            lines.append(f"    [{sp['start']}:{sp['end']}] {sp.get('kind', '')}{first}"
+            docs = f", in {sp['documents']:,} documents" if sp.get("documents") is not None else ""
+            lines.append(f"    [{sp['start']}:{sp['end']}] {sp.get('kind', '')}{first}{docs}"
                          + (f"  “{_short(sp['text'], 70)}”" if sp.get("text") else ""))
     lines.extend(f"  note: {n}" for n in ex.notes)
     return "\n".join(lines)

@@ -10,10 +10,19 @@ import html
 import json
 from typing import Any
 
+import numpy as np
+
 from semel import __version__
 from semel.report.data import Pair, ReportData
 from semel.report.diff import highlight_spans, word_diff
-from semel.report.plots import bar_chart, s_curve, similarity_histogram, size_bins, stage_bars
+from semel.report.plots import (
+    bar_chart,
+    s_curve,
+    similarity_histogram,
+    size_bins,
+    span_length_chart,
+    stage_bars,
+)
 
 E = html.escape
 
@@ -217,6 +226,12 @@ def _plots(data: ReportData) -> str:
                     + f"<figcaption>Probability that a pair becomes an LSH candidate with {b} bands × {r} "
                     "rows. Candidates are then verified on exact shingle sets; the shaded area is work "
                     "spent on pairs below the threshold.</figcaption>")
+    if data.span_lengths is not None:
+        n = int(data.span_lengths.size)
+        median = f", median {int(np.median(data.span_lengths)):,} characters" if n else ""
+        figs.append(span_length_chart(data.span_lengths)
+                    + f"<figcaption>Length of each of the {n:,} removed spans{median}; bars double in "
+                    "width (hover a bar for the count).</figcaption>")
     if not figs:
         return ""
     return '<section id="plots"><h2>Plots</h2><div class="plots">' + "".join(
@@ -307,6 +322,24 @@ def _span_examples(data: ReportData) -> str:
     return "".join(out) + "</section>"
 
 
+def _top_lines(data: ReportData) -> str:
+    if not data.top_lines:
+        return ""
+    docs = int(data.run.stats.get("documents") or 0)
+    unit = str(data.run.settings.get("unit") or "line")
+    rows = "".join(f'<tr><td class="num">{i:,}</td><td class="mono">{E(t)}</td><td class="num">{n:,}</td>'
+                   f'<td class="num">{100 * n / docs if docs else 0:.1f}%</td></tr>'
+                   for i, (t, n) in enumerate(data.top_lines, 1))
+    more = data.top_lines_total - len(data.top_lines)
+    more_row = (f'<tr><td></td><td colspan="3" class="muted">… and {more:,} more (all in the '
+                f".lines.parquet file)</td></tr>" if more > 0 else "")
+    return (f'<section id="lines"><h2>Most frequent removed {E(unit)}s</h2><p class="muted">Each was '
+            f"removed from every document it occurs in; an example of its text, and the number of "
+            f"documents that contain it.</p><table><tr><th class=\"num\">#</th><th>{E(unit)}</th>"
+            f'<th class="num">documents</th><th class="num">share</th></tr>{rows}{more_row}</table>'
+            "</section>")
+
+
 def _settings(data: ReportData) -> str:
     s = data.run.settings
     if not s:
@@ -341,10 +374,10 @@ def render_html(data: ReportData) -> str:
     now = _dt.datetime.now().strftime("%Y-%m-%d %H:%M")
     notes = "".join(f'<div class="note">{E(n)}</div>' for n in data.notes)
     sections = [_summary(data), _plots(data), _search(data), _largest(data), _borderline(data),
-                _span_examples(data), _stages(data), _settings(data)]
+                _top_lines(data), _span_examples(data), _stages(data), _settings(data)]
     nav_items = [("summary", "Summary"), ("plots", "Plots"), ("find", "Find"), ("clusters", "Clusters"),
-                 ("borderline", "Borderline"), ("examples", "Examples"), ("stages", "Stages"),
-                 ("settings", "Settings")]
+                 ("borderline", "Borderline"), ("lines", "Lines"), ("examples", "Examples"),
+                 ("stages", "Stages"), ("settings", "Settings")]
     body = "".join(sections)
     nav = "".join(f'<a href="#{a}">{t}</a>' for a, t in nav_items if f'id="{a}"' in body)
     script = f"<script>{JS}</script>" if data.index is not None else ""

@@ -167,3 +167,25 @@ def stage_bars(stages: Sequence[dict]) -> str:
                      f"{float(s.get('peak_rss_mb') or 0):,.0f} MB</text>")
     parts.append("</svg>")
     return "".join(parts)
+
+
+def length_bins(lengths: np.ndarray) -> tuple[list[str], list[int]]:
+    """Span lengths (characters) to bars of doubling ranges: 1–15, 16–31, 32–63, … up to the longest."""
+    lengths = np.asarray(lengths, dtype=np.int64)
+    if lengths.size == 0:
+        return [], []
+    top = int(lengths.max())
+    edges = [0, 16]
+    while edges[-1] <= top:
+        edges.append(edges[-1] * 2)
+    labels, counts = [], []
+    for lo, nxt in zip(edges[:-1], edges[1:], strict=True):
+        labels.append(f"{max(lo, 1):,}–{nxt - 1:,}")
+        counts.append(int(np.count_nonzero((lengths >= lo) & (lengths < nxt))))
+    return labels, counts
+
+
+def span_length_chart(lengths: np.ndarray) -> str:
+    """Bar chart of removed span lengths in characters (doubling bins)."""
+    labels, counts = length_bins(lengths)
+    return bar_chart(labels, counts, "Lengths of removed spans", "characters in the span", "spans")
