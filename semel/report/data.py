@@ -2,9 +2,11 @@
 
 A run's stats.json ``"job"`` picks the builder (`BUILDERS`); a job without one gets the generic part
 (summary of its numeric stats, settings, stages). Each builder fills only what it has data for, and the
-HTML template leaves out every section whose data is None or empty, so new jobs (`lines`,
-`substrings`) need only a builder here. Per-document data is sampled: the largest clusters, pairs near
-the threshold, a capped id index; document texts are fetched by id in one streaming pass.
+HTML template leaves out every section whose data is None or empty, so a new job needs only a builder
+here. Jobs that record removed spans per document (repair, lines, substrings: `SPAN_FIELDS`) share
+`_span_examples`: the spans come from the output, the original text from the inputs. Per-document data
+is sampled: the largest clusters, pairs near the threshold, a capped id index; document texts are
+fetched by id in one streaming pass.
 """
 from __future__ import annotations
 

@@ -327,7 +327,11 @@ def _top_lines(data: ReportData) -> str:
         return ""
     docs = int(data.run.stats.get("documents") or 0)
     unit = str(data.run.settings.get("unit") or "line")
-    rows = "".join(f'<tr><td class="num">{i:,}</td><td class="mono">{E(t)}</td><td class="num">{n:,}</td>'
+    def cut(t: str, width: int = 300) -> str:
+        return t if len(t) <= width else t[: width - 1] + "…"
+
+    rows = "".join(f'<tr><td class="num">{i:,}</td><td class="mono">{E(cut(t))}</td>'
+                   f'<td class="num">{n:,}</td>'
                    f'<td class="num">{100 * n / docs if docs else 0:.1f}%</td></tr>'
                    for i, (t, n) in enumerate(data.top_lines, 1))
     more = data.top_lines_total - len(data.top_lines)
