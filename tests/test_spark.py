@@ -42,7 +42,7 @@ def gz_runs(spark, tmp_path_factory: pytest.TempPathFactory) -> dict:
     """JSONL.gz, default keep policy, 3 shuffle partitions; the Spark run stops after `cluster` and is
     resumed (so it proves resume and parity at once)."""
     root = tmp_path_factory.mktemp("gz")
-    docs, _ = make_corpus(n_bases=120, seed=5)
+    docs, _ = make_corpus(n_bases=900, seed=5)  # ~2,100 documents, 300 planted clusters
     corpus = str(root / "corpus.jsonl.gz")
     with gzip.open(corpus, "wt", encoding="utf-8") as f:
         f.writelines(json.dumps(d, ensure_ascii=False) + "\n" for d in docs)
