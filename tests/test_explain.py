@@ -176,3 +176,20 @@ def test_lines_and_substrings_runs_list_removed_spans(tmp_path, capsys) -> None:
     assert main(["explain", sub_out, "d3", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["removed_spans"][0]["start"] == recorded["d3"][0]["start"]
     assert main(["explain", sub_out, "nope"]) == 1
+
+
+def test_character_shingle_runs_are_explained_with_character_ngrams(tmp_path) -> None:
+    from semel.report.tokens import shingles_with_text
+
+    hashes, spans = shingles_with_text("Ab-c dß", 3, chars=True)
+    assert len(hashes) == 4 and spans == [(0, 4), (1, 6), (3, 7), (5, 7)]  # a b c d s s
+    path = tmp_path / "c.jsonl"
+    path.write_text(json.dumps({"id": "x", "text": "supercalifragilisticexpialidocious weather"}) + "\n"
+                    + json.dumps({"id": "y", "text": "supercalifragilisticexpialidocius weather"}) + "\n",
+                    encoding="utf-8")
+    semel.dedup(str(path), str(tmp_path / "out"), shingle="char")
+    ex = explain(str(tmp_path / "out"), "y")
+    recorded = pq.read_table(str(tmp_path / "out" / "clusters.parquet")).to_pylist()[1]
+    assert recorded["id"] == "y" and ex.kept_id == "x" and ex.exact_jaccard is not None
+    assert abs(ex.exact_jaccard - recorded["similarity"]) < 1e-3  # the run's own character shingles
+    assert any(len(s.replace(" ", "")) == 5 for s in ex.shared_shingles)

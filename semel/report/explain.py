@@ -80,11 +80,12 @@ def _clusters_row(run: RunInfo, doc_id: str) -> dict[str, Any]:
     return t.slice(0, 1).to_pylist()[0]
 
 
-def compare(removed: str, kept: str, ngram: int, num_perm: int, max_shared: int = 8
+def compare(removed: str, kept: str, ngram: int, num_perm: int, max_shared: int = 8, chars: bool = False
             ) -> tuple[float, float, dict[str, int], list[str]]:
-    """(exact Jaccard, MinHash estimate, set sizes, a few shared n-grams as words) of two texts."""
-    ha, spans = shingles_with_text(removed, ngram)
-    hb, _ = shingles_with_text(kept, ngram)
+    """(exact Jaccard, MinHash estimate, set sizes, a few shared n-grams as words) of two texts, with the
+    run's shingles (word n-grams, or character n-grams with `chars`)."""
+    ha, spans = shingles_with_text(removed, ngram, chars)
+    hb, _ = shingles_with_text(kept, ngram, chars)
     sa, sb = np.unique(ha), np.unique(hb)
     inter = np.intersect1d(sa, sb, assume_unique=True)
     union = len(sa) + len(sb) - len(inter)
@@ -151,7 +152,8 @@ def explain_dedup(run: RunInfo, doc_id: str, inputs: list[str] | None = None) ->
         ex.removed_spans = _spans_of(texts[doc_id])
         texts = _repair_texts(texts)
         ex.notes.append("the run used --repair: texts were compared after in-document repair")
-    exact, est, sizes, shared = compare(texts[doc_id], texts[ex.kept_id or ""], ngram, num_perm)
+    exact, est, sizes, shared = compare(texts[doc_id], texts[ex.kept_id or ""], ngram, num_perm,
+                                        chars=s.get("shingle") == "char")
     ex.exact_jaccard = round(exact, 6)
     ex.minhash_jaccard = round(est, 6)
     ex.num_perm = num_perm

@@ -15,8 +15,9 @@ from semel.text.tokens import SOLO, WORD, char_class, shingle_hashes
 _char_class = getattr(char_class, "py_func", char_class)
 
 
-def token_spans(text: str) -> list[tuple[int, int]]:
-    """(start, end) code-point offsets of each token, as `semel.text.tokens` splits the text."""
+def token_spans(text: str, chars: bool = False) -> list[tuple[int, int]]:
+    """(start, end) code-point offsets of each token, as `semel.text.tokens` splits the text (with
+    `chars`, every letter or digit is a token, as for `--shingle char`)."""
     spans: list[tuple[int, int]] = []
     start = -1
     for i, ch in enumerate(text):
@@ -24,6 +25,10 @@ def token_spans(text: str) -> list[tuple[int, int]]:
         if 0x300 <= cp <= 0x36F:
             continue  # combining marks never split a word
         cls = _char_class(cp)
+        if cls == WORD and chars:
+            cls = SOLO
+            if cp in (0xDF, 0x1E9E):  # folds to "ss": two tokens
+                spans.append((i, i + 1))
         if cls == WORD:
             if start < 0:
                 start = i
@@ -38,11 +43,12 @@ def token_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-def shingles_with_text(text: str, ngram: int) -> tuple[np.ndarray, list[tuple[int, int]] | None]:
+def shingles_with_text(text: str, ngram: int, chars: bool = False
+                       ) -> tuple[np.ndarray, list[tuple[int, int]] | None]:
     """The document's shingle hashes in text order and, when the tokenizers agree, the (start, end)
     character span of each shingle (None when they do not, e.g. malformed input)."""
-    _, hashes, _ = shingle_hashes(pa.array([text], pa.large_string()), ngram)
-    toks = token_spans(text)
+    _, hashes, _ = shingle_hashes(pa.array([text], pa.large_string()), ngram, chars)
+    toks = token_spans(text, chars)
     k = len(toks)
     expected = 0 if k == 0 else (1 if k < ngram else k - ngram + 1)
     if expected != len(hashes):
