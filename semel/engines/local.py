@@ -192,7 +192,7 @@ def repaired_texts(texts: pa.Array) -> pa.Array:
     return pa.array([None if t is None else repair(t).text for t in texts.to_pylist()], type=texts.type)
 
 
-def _stage_sketch(cfg: DedupConfig, work: _Work, stats: DedupStats, errors: ErrorLog) -> None:
+def _stage_sketch(cfg: DedupConfig, work: _Work, errors: ErrorLog) -> None:
     bands, rows = cfg.band_rows
     root = work.path("sketch")
     os.makedirs(root, exist_ok=True)
@@ -294,7 +294,7 @@ def _load_band(parts: list[str], band: int) -> np.ndarray:
     return np.concatenate([np.load(os.path.join(p, "bands.npy"), mmap_mode="r")[band] for p in parts])
 
 
-def _stage_cluster(cfg: DedupConfig, work: _Work, stats: DedupStats) -> None:
+def _stage_cluster(cfg: DedupConfig, work: _Work) -> None:
     parts = _part_dirs(work)
     exact = _load_rows(parts, "exact") if parts else np.zeros((0, 2), np.uint64)
     n = exact.shape[0]
@@ -354,7 +354,7 @@ def _stage_cluster(cfg: DedupConfig, work: _Work, stats: DedupStats) -> None:
                                "estimate_rejected": int(counters[3])})
 
 
-def _stage_keep(cfg: DedupConfig, work: _Work, stats: DedupStats) -> pa.Table:
+def _stage_keep(cfg: DedupConfig, work: _Work) -> pa.Table:
     parts = _part_dirs(work)
     labels = np.load(work.path("cluster", "labels.npy"))
     metas = [pq.read_table(os.path.join(p, "meta.parquet")) for p in parts]
@@ -424,7 +424,7 @@ def _raw_batch(lines: list[bytes]) -> pa.RecordBatch:
                                        pa.array(np.zeros(n, bool))], names=[ID, TEXT, RAW, CHANGED])
 
 
-def _stage_write(cfg: DedupConfig, work: _Work, clusters: pa.Table, input_format: str | None) -> str | None:
+def _stage_write(cfg: DedupConfig, work: _Work, clusters: pa.Table) -> str | None:
     out_path = kept_output_path(cfg)
     if out_path is None:
         return None
@@ -495,13 +495,13 @@ def run_dedup(cfg: DedupConfig) -> tuple[pa.Table, DedupStats]:
         stats.stages.append(st)
         return result
 
-    run_stage("sketch", lambda: _stage_sketch(cfg, work, stats, errors))
+    run_stage("sketch", lambda: _stage_sketch(cfg, work, errors))
     if errors.count:
         errors.write(os.path.join(cfg.output, "errors.jsonl"))
-    run_stage("cluster", lambda: _stage_cluster(cfg, work, stats))
-    clusters = run_stage("keep", lambda: _stage_keep(cfg, work, stats))  # type: ignore[assignment]
+    run_stage("cluster", lambda: _stage_cluster(cfg, work))
+    clusters = run_stage("keep", lambda: _stage_keep(cfg, work))  # type: ignore[assignment]
     assert clusters is not None
-    run_stage("write", lambda: _stage_write(cfg, work, clusters, None))
+    run_stage("write", lambda: _stage_write(cfg, work, clusters))
 
     sketch_info = work.done("sketch") or {}
     cluster_info = work.done("cluster") or {}
