@@ -17,7 +17,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import resource
 import shutil
 import signal
 import time
@@ -60,22 +59,10 @@ from semel.lsh import (
 )
 from semel.progress import progress
 from semel.sketch import sketch_batch
+from semel.stages import StageStats, peak_rss_mb
 
 CLUSTERS_FILE = "clusters.parquet"
 STATS_FILE = "stats.json"
-
-
-def peak_rss_mb() -> float:
-    """Peak resident memory of this process so far, in MB."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-@dataclass
-class StageStats:
-    name: str
-    seconds: float = 0.0
-    peak_rss_mb: float = 0.0
-    resumed: bool = False
 
 
 @dataclass
@@ -491,7 +478,7 @@ def run_dedup(cfg: DedupConfig) -> tuple[pa.Table, DedupStats]:
             result = fn()
         _fault_point(name)
         st.seconds = round(time.perf_counter() - t0, 3)
-        st.peak_rss_mb = round(peak_rss_mb(), 1)
+        st.peak_rss_mb = peak_rss_mb()
         stats.stages.append(st)
         return result
 

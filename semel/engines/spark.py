@@ -39,10 +39,8 @@ from semel.engines.local import (
     CLUSTERS_FILE,
     STATS_FILE,
     DedupStats,
-    StageStats,
     _keep_values,
     kept_output_path,
-    peak_rss_mb,
     repaired_texts,
     settings_dict,
 )
@@ -56,6 +54,7 @@ from semel.io.parquet import read_parquet
 from semel.lsh import Scratch, jaccard_to, longest_document, min_agreement
 from semel.lsh import verify_pairs as lsh_verify_pairs
 from semel.sketch import sketch_batch
+from semel.stages import StageStats, peak_rss_mb
 
 MINI_DTYPE = np.uint16
 
@@ -860,7 +859,7 @@ def run_dedup(cfg: DedupConfig, master: str | None = None, conf: dict | list | N
     work = _Work(cfg, fs)
     stats = DedupStats()
     stats.bands, stats.rows = cfg.band_rows
-    stats.stages.append(StageStats("spark-start", round(startup, 3), round(peak_rss_mb(), 1)))
+    stats.stages.append(StageStats("spark-start", round(startup, 3), peak_rss_mb()))
     infos: dict[str, Any] = {}
 
     def run_stage(name: str, fn: Callable[[], Any]) -> None:
@@ -874,7 +873,7 @@ def run_dedup(cfg: DedupConfig, master: str | None = None, conf: dict | list | N
             infos[name] = fn()
         _fault_point(name)
         st.seconds = round(time.perf_counter() - t0, 3)
-        st.peak_rss_mb = round(peak_rss_mb(), 1)
+        st.peak_rss_mb = peak_rss_mb()
         stats.stages.append(st)
 
     try:

@@ -24,6 +24,7 @@ from semel.io import CHANGED, TEXT, ErrorLog, InputSpec, atomic_path, open_write
 from semel.io.formats import detect_format, output_format_for
 from semel.progress import progress as progress_bar
 from semel.spans.lines import UNITS, HashCounter, Units, line_units, remove_units
+from semel.stages import StageStats, peak_rss_mb
 from semel.text.tokens import string_buffers
 
 #: Defaults chosen on bench/bench_spans.py (see the module docstring there).
@@ -35,13 +36,6 @@ CHARS_REMOVED = "chars_removed"
 ORIGINAL_NLINES = "original_nlines"
 ORIGINAL_LENGTH = "original_length"
 SPANS = "lines_removed_spans"
-
-
-@dataclass
-class StageInfo:
-    name: str
-    seconds: float = 0.0
-    peak_rss_mb: float = 0.0
 
 
 @dataclass
@@ -61,7 +55,7 @@ class LinesSummary:
     spilled_bytes: int = 0
     skipped: int = 0
     seconds: float = 0.0
-    stages: list[StageInfo] = field(default_factory=list)
+    stages: list[StageStats] = field(default_factory=list)
     output: str | None = None
     lines_path: str | None = None
     errors_path: str | None = None
@@ -90,12 +84,6 @@ class LinesSummary:
             if path:
                 out.append(f"  {label:<10} {path}")
         return "\n".join(out)
-
-
-def peak_rss_mb() -> float:
-    import resource
-
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
 def threshold(documents: int, min_docs: int | None, min_share: float | None) -> int:
@@ -166,7 +154,7 @@ def lines_file(inputs: str | Sequence[str], output: str = "-", *, id_field: str 
         counter.close()
         bar.close()
     summary.frequent_units = int(frequent.size)
-    summary.stages.append(StageInfo("count", round(time.perf_counter() - t0, 3), peak_rss_mb()))
+    summary.stages.append(StageStats("count", round(time.perf_counter() - t0, 3), peak_rss_mb()))
 
     # pass 2: remove
     t0 = time.perf_counter()
@@ -181,7 +169,7 @@ def lines_file(inputs: str | Sequence[str], output: str = "-", *, id_field: str 
                 bar.update(batch.num_rows)
     finally:
         bar.close()
-    summary.stages.append(StageInfo("remove", round(time.perf_counter() - t0, 3), peak_rss_mb()))
+    summary.stages.append(StageStats("remove", round(time.perf_counter() - t0, 3), peak_rss_mb()))
     summary.skipped = errors.count
     summary.seconds = round(time.perf_counter() - start, 3)
     if output != "-":

@@ -27,9 +27,10 @@ import pyarrow as pa
 
 from semel.io import CHANGED, ID, TEXT, ErrorLog, InputSpec, open_writer, read_batches
 from semel.io.formats import detect_format, output_format_for
-from semel.jobs.lines import ExplainFn, StageInfo, peak_rss_mb
+from semel.jobs.lines import ExplainFn
 from semel.progress import progress as progress_bar
 from semel.spans.suffix import MAX_PASSES, MODES, Cut, remove_repeats
+from semel.stages import StageStats, peak_rss_mb
 from semel.text.tokens import string_buffers
 
 DEFAULT_MIN_TOKENS = 50
@@ -58,7 +59,7 @@ class SubstringsSummary:
     largest_shard_bytes: int = 0
     skipped: int = 0
     seconds: float = 0.0
-    stages: list[StageInfo] = field(default_factory=list)
+    stages: list[StageStats] = field(default_factory=list)
     output: str | None = None
     errors_path: str | None = None
     stats_path: str | None = None
@@ -95,10 +96,10 @@ class _Stages:
     """Seconds per stage summed over shards, with the peak memory when each last ran."""
 
     def __init__(self) -> None:
-        self.items: dict[str, StageInfo] = {}
+        self.items: dict[str, StageStats] = {}
 
     def add(self, name: str, seconds: float) -> None:
-        st = self.items.setdefault(name, StageInfo(name))
+        st = self.items.setdefault(name, StageStats(name))
         st.seconds = round(st.seconds + seconds, 3)
         st.peak_rss_mb = peak_rss_mb()
 

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from semel.errors import SemelError
 from semel.io import atomic_path
+from semel.stages import peak_rss_mb
 
 STATS_FILE = "stats.json"
 STATS_SUFFIX = ".stats.json"
@@ -56,10 +56,6 @@ class RunInfo:
         return out
 
 
-def _peak_rss_mb() -> float:
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
-
-
 def write_run_stats(path: str, job: str, settings: Mapping[str, Any], stats: Mapping[str, Any] | Any,
                     engine: str = "local") -> str:
     """Write a run's stats file atomically, in the shape `semel report` and `semel explain` read.
@@ -76,7 +72,7 @@ def write_run_stats(path: str, job: str, settings: Mapping[str, Any], stats: Map
     data = dict(stats)
     if "stages" not in data and "seconds" in data:
         data["stages"] = [{"name": job, "seconds": round(float(data["seconds"]), 3),
-                           "peak_rss_mb": _peak_rss_mb()}]
+                           "peak_rss_mb": peak_rss_mb()}]
     if os.path.isdir(path):
         target = os.path.join(path, STATS_FILE)
     elif path.endswith(".json") and not path.endswith((".jsonl", ".jsonl.json")):
