@@ -23,20 +23,26 @@ def split_compression(path: str) -> tuple[str, str | None]:
     return (base, comp) if comp else (path, None)
 
 
-def detect_format(path: str) -> str:
-    """'jsonl' | 'parquet' | 'txt' | 'txtdir' from the path; stdin '-' reads as 'jsonl' until sniffed."""
-    if path == "-":
-        return "jsonl"
-    if os.path.isdir(path):
-        return "txtdir"
+def _format_by_extension(path: str) -> str | None:
+    """'jsonl' | 'parquet' | 'txt' from the extension under any compression suffix; None otherwise."""
     base, _ = split_compression(path)
     ext = os.path.splitext(base)[1].lower()
     if ext in _JSONL_EXT:
         return "jsonl"
     if ext in _PARQUET_EXT:
         return "parquet"
-    if ext == ".txt":
-        return "txt"
+    return "txt" if ext == ".txt" else None
+
+
+def detect_format(path: str) -> str:
+    """'jsonl' | 'parquet' | 'txt' | 'txtdir' from the path; stdin '-' reads as 'jsonl' until sniffed."""
+    if path == "-":
+        return "jsonl"
+    if os.path.isdir(path):
+        return "txtdir"
+    fmt = _format_by_extension(path)
+    if fmt is not None:
+        return fmt
     if not os.path.exists(path):
         raise InputError("no such file or folder", path)
     raise InputError("cannot tell the format from the name; use .jsonl, .parquet, .txt or a folder "
@@ -47,15 +53,11 @@ def output_format_for(input_format: str, out_path: str) -> str:
     """The output format: from the output's extension; else like the input ('-' gets JSONL or text)."""
     if out_path == "-":
         return "jsonl" if input_format in ("jsonl", "parquet") else "txt"
-    base, _ = split_compression(out_path)
-    ext = os.path.splitext(base)[1].lower()
-    if ext in _JSONL_EXT:
-        return "jsonl"
-    if ext in _PARQUET_EXT:
-        return "parquet"
-    if ext == ".txt":
-        return "txt"
-    if ext == "" and (input_format == "txtdir" or os.path.isdir(out_path)):
+    fmt = _format_by_extension(out_path)
+    if fmt is not None:
+        return fmt
+    if os.path.splitext(split_compression(out_path)[0])[1] == "" and (
+            input_format == "txtdir" or os.path.isdir(out_path)):
         return "txtdir"
     raise SemelError(f"cannot tell the output format from '{out_path}'; "
                      "use .jsonl (.gz/.zst), .parquet, .txt or a folder")
