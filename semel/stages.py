@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import resource
 from dataclasses import dataclass
+from typing import Any
 
 
 def peak_rss_mb() -> float:
@@ -18,3 +19,10 @@ class StageStats:
     seconds: float = 0.0
     peak_rss_mb: float = 0.0
     resumed: bool = False
+
+
+def summary_dict(summary: Any) -> dict[str, Any]:
+    """A job summary's fields as stats.json stores them, its `stages` as plain dicts."""
+    d = {k: v for k, v in vars(summary).items() if k != "stages"}
+    d["stages"] = [vars(s).copy() for s in summary.stages]
+    return d

@@ -59,7 +59,7 @@ from semel.lsh import (
 )
 from semel.progress import progress
 from semel.sketch import sketch_batch
-from semel.stages import StageStats, peak_rss_mb
+from semel.stages import StageStats, peak_rss_mb, summary_dict
 
 CLUSTERS_FILE = "clusters.parquet"
 STATS_FILE = "stats.json"
@@ -83,9 +83,7 @@ class DedupStats:
     stages: list[StageStats] = field(default_factory=list)
 
     def to_dict(self) -> dict:
-        d = self.__dict__.copy()
-        d["stages"] = [s.__dict__ for s in self.stages]
-        return d
+        return summary_dict(self)
 
 
 def _fault_point(where: str) -> None:

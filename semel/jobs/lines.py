@@ -24,7 +24,7 @@ from semel.io import CHANGED, TEXT, ErrorLog, InputSpec, atomic_path, open_write
 from semel.io.formats import detect_format, output_format_for
 from semel.progress import progress as progress_bar
 from semel.spans.lines import UNITS, HashCounter, Units, line_units, remove_units
-from semel.stages import StageStats, peak_rss_mb
+from semel.stages import StageStats, peak_rss_mb, summary_dict
 from semel.text.tokens import string_buffers
 
 #: Defaults chosen on bench/bench_spans.py (see the module docstring there).
@@ -62,9 +62,7 @@ class LinesSummary:
     stats_path: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        d = {k: v for k, v in self.__dict__.items() if k != "stages"}
-        d["stages"] = [s.__dict__ for s in self.stages]
-        return d
+        return summary_dict(self)
 
     def format(self) -> str:
         """A short human summary (printed on stderr by the CLI)."""

@@ -30,7 +30,7 @@ from semel.io.formats import detect_format, output_format_for
 from semel.jobs.lines import ExplainFn
 from semel.progress import progress as progress_bar
 from semel.spans.suffix import MAX_PASSES, MODES, Cut, remove_repeats
-from semel.stages import StageStats, peak_rss_mb
+from semel.stages import StageStats, peak_rss_mb, summary_dict
 from semel.text.tokens import string_buffers
 
 DEFAULT_MIN_TOKENS = 50
@@ -65,9 +65,7 @@ class SubstringsSummary:
     stats_path: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        d = {k: v for k, v in self.__dict__.items() if k != "stages"}
-        d["stages"] = [s.__dict__ for s in self.stages]
-        return d
+        return summary_dict(self)
 
     def format(self) -> str:
         """A short human summary (printed on stderr by the CLI)."""
