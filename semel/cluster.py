@@ -1,7 +1,7 @@
-"""Union-find over document indices, connected components, and the keep policy.
+"""Union-find over document indices and connected components.
 
-Components do not depend on the order edges arrive in, and the document kept for a component is chosen
-by a total order (policy value, then id), so results are identical for any number of workers.
+Components do not depend on the order edges arrive in, so results are identical for any number of
+workers. They bound the search for copies; which document is kept for which is semel.grouping's job.
 """
 from __future__ import annotations
 
@@ -56,24 +56,3 @@ def components(n: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
     parent = new_forest(n)
     union_pairs(parent, np.asarray(left, dtype=np.int64), np.asarray(right, dtype=np.int64))
     return roots(parent)
-
-
-def choose_kept(labels: np.ndarray, priority: np.ndarray, ids: np.ndarray) -> np.ndarray:
-    """Index of the document kept in each document's component.
-
-    The kept document has the highest `priority` in its component; ties go to the smallest id (string
-    order), then the smallest index. `priority` is float64 (e.g. -row for "first", length for "longest").
-    """
-    n = labels.shape[0]
-    if n == 0:
-        return np.empty(0, dtype=np.int64)
-    id_rank = np.empty(n, dtype=np.int64)
-    id_rank[np.argsort(ids, kind="stable")] = np.arange(n)
-    # sort by component, then priority descending, then id ascending: first row of each component wins
-    order = np.lexsort((id_rank, -priority, labels))
-    sorted_labels = labels[order]
-    first = np.ones(n, dtype=bool)
-    first[1:] = sorted_labels[1:] != sorted_labels[:-1]
-    winner_of_label = np.empty(n, dtype=np.int64)
-    winner_of_label[sorted_labels[first]] = order[first]
-    return winner_of_label[labels]

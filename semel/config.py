@@ -29,6 +29,12 @@ class DedupConfig:
     semel.lsh.copy_shape_ok): at 200k documents, different articles that share a paragraph were the
     main source of false merges, and they leave long uncovered runs that an edited copy does not.
     `max_gap=-1` turns that test off.
+
+    On real documentation (man pages, kernel docs, licences) the same two tests passed different
+    documents built on one template (device-tree bindings for different hardware, EVP_MD-BLAKE2 and
+    EVP_MD-NULL): they differ by names substituted throughout, so on both sides the tokens the other side
+    lacks recur (`template_share` of them, at least `template_min`; semel.lsh.template_like).
+    `template_share=1` turns that test off.
     """
 
     inputs: list[str]
@@ -46,6 +52,8 @@ class DedupConfig:
     min_containment_shingles: int = 20
     max_gap: int = 15
     max_trailing: float = 0.45
+    template_share: float = 0.4
+    template_min: int = 3
     keep: str = "first"
     exact: bool = True
     near: bool = True
@@ -85,6 +93,10 @@ class DedupConfig:
                              f"--num-perm {self.num_perm}")
         if self.containment is not None and not 0.0 < self.containment <= 1.0:
             raise SemelError(f"--containment must be in (0, 1], got {self.containment}")
+        if not 0.0 <= self.template_share <= 1.0:
+            raise SemelError(f"--template-share must be in [0, 1], got {self.template_share}")
+        if self.template_min < 1:
+            raise SemelError(f"--template-min must be >= 1, got {self.template_min}")
         if not 0.0 <= self.max_trailing <= 1.0:
             raise SemelError(f"--max-trailing must be in [0, 1], got {self.max_trailing}")
         if self.keep not in ("first", "longest") and not self.keep.startswith("field:"):
@@ -104,10 +116,11 @@ class DedupConfig:
         return p[0], p[1]
 
     def rule(self) -> np.ndarray:
-        """The verification rule as the kernels take it (see semel.lsh.is_duplicate)."""
+        """The verification rule as the kernels take it (layout: semel.lsh.THRESHOLD...; semel.lsh.verify)."""
         containment = 2.0 if self.containment is None else self.containment
         return np.array([self.threshold, containment, self.min_containment_shingles, self.max_gap,
-                         self.max_trailing], dtype=np.float64)
+                         self.max_trailing, self.ngram, self.template_share, self.template_min],
+                        dtype=np.float64)
 
     @property
     def keep_field(self) -> str | None:
@@ -116,7 +129,8 @@ class DedupConfig:
     def fingerprint(self) -> str:
         """A hash of every setting that changes results: a resumed run must match it."""
         keys = ("inputs", "id_field", "text_field", "threshold", "ngram", "shingle", "exact_level",
-                "num_perm", "containment", "min_containment_shingles", "max_gap", "max_trailing", "keep",
+                "num_perm", "containment", "min_containment_shingles", "max_gap", "max_trailing",
+                "template_share", "template_min", "keep",
                 "exact", "near", "repair", "on_error", "max_bucket", "bucket_window")
         data = {k: asdict(self)[k] for k in keys}
         data["band_rows"] = self.band_rows

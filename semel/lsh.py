@@ -8,9 +8,12 @@ true duplicates in it still end up in one component.
 A pair whose documents are already in the same component is skipped: verifying it could not change the
 components, so skipping saves most of the verification work without changing the result.
 
-Verification works on each document's shingle sequence (32-bit values in text order) with a scratch hash
-table, so nothing is sorted ahead of time: a pair costs O(|a| + |b|), and the same pass tells where in
-each document the shared shingles are, which the copy-shape test needs.
+Verification works on each document's token sequence (32-bit values in text order): the shingles are
+recomputed from the tokens into scratch buffers and compared with a scratch hash table, so nothing is
+sorted ahead of time: a pair costs O(|a| + |b|), and the same pass tells where in each document the
+shared shingles are, which the copy-shape test needs. The tokens themselves feed the template test: two
+instances of one template differ by names substituted throughout, which recur; an edited copy differs by
+scattered words that do not.
 """
 from __future__ import annotations
 
@@ -18,12 +21,18 @@ import numba as nb
 import numpy as np
 
 from semel.cluster import find, union
+from semel.text.tokens import mix64
+
+_ROLL = np.uint64(0xFF51AFD7ED558CCD)
+
+# verification rule layout (DedupConfig.rule builds it)
+THRESHOLD, CONTAINMENT, MIN_SHINGLES, MAX_GAP, MAX_TRAILING, NGRAM, MAX_RECUR, MIN_RECUR = range(8)
 
 
 class Scratch:
     """Reusable buffers for verifying pairs: two open-addressing tables whose entries carry the pair's
     generation in their top 32 bits (so they are never cleared, and one load tells both "used" and
-    "equal"), and a per-position flag for the second document."""
+    "equal"), a per-position flag for the second document, and the two documents' shingles."""
 
     def __init__(self, longest: int) -> None:
         size = 1 << max(4, int(2 * max(longest, 1) - 1).bit_length())
@@ -32,14 +41,20 @@ class Scratch:
         self.b_table = np.zeros(size, dtype=np.uint64)
         self.shared_b = np.zeros(max(longest, 1), dtype=np.bool_)
         self.counter = np.zeros(1, dtype=np.int64)
+        self.sh_a = np.zeros(max(longest, 1), dtype=np.uint32)
+        self.sh_b = np.zeros(max(longest, 1), dtype=np.uint32)
+
+    def tables(self) -> tuple[np.ndarray, ...]:
+        """The buffers `overlap` takes."""
+        return self.a_table, self.a_flag, self.b_table, self.shared_b, self.counter
 
     def arrays(self) -> tuple[np.ndarray, ...]:
         """The buffers in the order the kernels take them."""
-        return self.a_table, self.a_flag, self.b_table, self.shared_b, self.counter
+        return (*self.tables(), self.sh_a, self.sh_b)
 
 
 def longest_document(offsets: np.ndarray) -> int:
-    """The most shingles any one document has (sizes the scratch buffers)."""
+    """The most tokens any one document has (sizes the scratch buffers)."""
     return int(np.max(np.diff(offsets))) if len(offsets) > 1 else 0
 
 
@@ -126,8 +141,9 @@ def _mark_a(sa: np.ndarray, a_table: np.ndarray, a_flag: np.ndarray, tag: np.uin
 
 
 @nb.njit(nogil=True, cache=True)
-def _gaps(shared: np.ndarray, n: int) -> tuple[int, int, int]:
-    """(leading, longest interior, trailing) runs of positions whose shingle the other document lacks."""
+def _gaps(shared: np.ndarray, n: int, max_gap: int) -> tuple[int, int, int]:
+    """(leading run, interior runs longer than max_gap added up, trailing run) of positions whose shingle
+    the other document lacks."""
     lead = -1
     run = 0
     interior = 0
@@ -135,8 +151,8 @@ def _gaps(shared: np.ndarray, n: int) -> tuple[int, int, int]:
         if shared[p]:
             if lead < 0:
                 lead = run
-            elif run > interior:
-                interior = run
+            elif run > max_gap:
+                interior += run
             run = 0
         else:
             run += 1
@@ -148,14 +164,18 @@ def copy_shape_ok(gaps_a: tuple[int, int, int], gaps_b: tuple[int, int, int], le
                   max_gap: int, max_trailing: float) -> bool:
     """Is the overlap of a and b shaped like a copy rather than shared passages?
 
-    A copy, however edited, covers one document (the copy) everywhere but for short runs (edits, a short
-    header or footer); the other (the source) may also have a dropped sentence inside and a cut-off tail,
-    but little in front. Two different articles that share a paragraph or two instead leave long runs
-    uncovered on both sides, or put new text in front of the shared part.
+    A copy, however edited, covers one document everywhere but for short runs (edits, a short header or
+    footer) and a few dropped or cut-off sentences (two copies of one source each miss what the other
+    dropped: long runs inside or at the end, up to a fifth of the document, but none in front). The
+    longer one may also have a cut-off tail, but little in front. Two different articles that share a
+    paragraph or two instead leave long runs uncovered in front of or behind the shared part on both
+    sides, or put new text in front of it.
     """
     la, ia, ta = gaps_a
     lb, ib, tb = gaps_b
-    if min(max(la, ia, ta), max(lb, ib, tb)) > max_gap:
+    a_like_copy = la <= max_gap and ia + (ta if ta > max_gap else 0) <= max(max_gap, 0.2 * len_a)
+    b_like_copy = lb <= max_gap and ib + (tb if tb > max_gap else 0) <= max(max_gap, 0.2 * len_b)
+    if not (a_like_copy or b_like_copy):
         return False
     if len_a >= len_b:
         lead, trail, n = la, ta, len_a
@@ -164,44 +184,119 @@ def copy_shape_ok(gaps_a: tuple[int, int, int], gaps_b: tuple[int, int, int], le
     return lead <= max(max_gap, 0.1 * n) and trail <= max(max_gap, max_trailing * n)
 
 
+@nb.njit(inline="always", cache=True)
+def _shingle32(tokens: np.ndarray, i: int, n: int) -> np.uint32:
+    h = np.uint64(n)
+    for j in range(n):
+        h = h * _ROLL + np.uint64(tokens[i + j])
+    return np.uint32(mix64(h) >> np.uint64(32))
+
+
+@nb.njit(nogil=True, cache=True)
+def shingles_of(tokens: np.ndarray, n: int, out: np.ndarray) -> int:
+    """Write the n-gram shingle values of a token sequence into `out`; return how many (a document with
+    fewer than n tokens has one shingle of all its tokens, an empty one none)."""
+    k = tokens.shape[0]
+    if k == 0:
+        return 0
+    if k < n:
+        out[0] = _shingle32(tokens, 0, k)
+        return 1
+    for i in range(k - n + 1):
+        out[i] = _shingle32(tokens, i, n)
+    return k - n + 1
+
+
+@nb.njit(nogil=True, cache=True)
+def _exclusive_recurrence(tx: np.ndarray, ty: np.ndarray, x_table: np.ndarray, x_count: np.ndarray,
+                          y_table: np.ndarray, counter: np.ndarray) -> tuple[int, int]:
+    """(occurrences of x's tokens that y lacks, how many of those belong to a token that occurs at least
+    twice among them). A name substituted throughout a template recurs; scattered edits do not."""
+    tag = _next_tag(x_table, y_table, counter)
+    mask_y = _mask_for(ty.shape[0], y_table)
+    for v in ty:
+        _insert(y_table, mask_y, tag, v)
+    mask_x = _mask_for(tx.shape[0], x_table)
+    exclusive = 0
+    for v in tx:
+        if _find(y_table, mask_y, tag, v) >= 0:
+            continue
+        exclusive += 1
+        i, new = _insert(x_table, mask_x, tag, v)
+        if new:
+            x_count[i] = 1
+        elif x_count[i] < 2:
+            x_count[i] = 2
+    recurring = 0
+    if exclusive:
+        for v in tx:
+            i = _find(x_table, mask_x, tag, v)
+            if i >= 0 and x_count[i] == 2:
+                recurring += 1
+    return exclusive, recurring
+
+
+@nb.njit(nogil=True, cache=True)
+def template_like(ta: np.ndarray, tb: np.ndarray, max_share: float, min_count: int, a_table: np.ndarray,
+                  a_flag: np.ndarray, b_table: np.ndarray, counter: np.ndarray) -> bool:
+    """Do a and b differ the way two instances of one template do, rather than a copy and its source?
+
+    On each side, the tokens the other side lacks are counted, and the share of those that recur
+    within the side (the same substituted name, option or value again and again). Both sides must show
+    it (at least `min_count` recurring tokens and a share above `max_share`): a truncated copy's source
+    has a real tail whose words recur, but the copy's side then has only scattered edits."""
+    ea, ra = _exclusive_recurrence(ta, tb, a_table, a_flag, b_table, counter)
+    if ra < min_count or ra <= max_share * ea:
+        return False
+    eb, rb = _exclusive_recurrence(tb, ta, a_table, a_flag, b_table, counter)
+    return rb >= min_count and rb > max_share * eb
+
+
 @nb.njit(nogil=True, cache=True)
 def verify(offsets: np.ndarray, seq: np.ndarray, a: int, b: int, rule: np.ndarray, a_table: np.ndarray,
-           a_flag: np.ndarray, b_table: np.ndarray, shared_b: np.ndarray, counter: np.ndarray
-           ) -> tuple[bool, float]:
-    """(is a duplicate pair, Jaccard) under `rule` = [threshold, containment, min_shingles, max_gap,
-    max_trailing]: Jaccard of the shingle sets >= threshold (or, with containment <= 1, the smaller set
-    of at least min_shingles contained in the larger at >= containment), and, with max_gap >= 0, an
-    overlap shaped like a copy (`copy_shape_ok`)."""
-    sa = seq[offsets[a]:offsets[a + 1]]
-    sb = seq[offsets[b]:offsets[b + 1]]
+           a_flag: np.ndarray, b_table: np.ndarray, shared_b: np.ndarray, counter: np.ndarray,
+           sh_a: np.ndarray, sh_b: np.ndarray) -> tuple[bool, float]:
+    """(is a duplicate pair, Jaccard) under `rule` (DedupConfig.rule): Jaccard of the shingle sets >=
+    threshold (or, with containment <= 1, the smaller set of at least min_shingles contained in the
+    larger at >= containment); with max_gap >= 0, an overlap shaped like a copy (`copy_shape_ok`); with
+    max_recur < 1, not two instances of one template (`template_like`)."""
+    ta = seq[offsets[a]:offsets[a + 1]]
+    tb = seq[offsets[b]:offsets[b + 1]]
+    n = int(rule[NGRAM])
+    sa = sh_a[:shingles_of(ta, n, sh_a)]
+    sb = sh_b[:shingles_of(tb, n, sh_b)]
     if sa.shape[0] == 0 or sb.shape[0] == 0:
         return False, 0.0
     na, nb_, both, tag = overlap(sa, sb, a_table, a_flag, b_table, shared_b, counter)
     jaccard = both / (na + nb_ - both)
-    ok = jaccard >= rule[0]
-    if not ok and rule[1] <= 1.0:
+    ok = jaccard >= rule[THRESHOLD]
+    if not ok and rule[CONTAINMENT] <= 1.0:
         small = min(na, nb_)
-        ok = small >= rule[2] and both / small >= rule[1]
-    if ok and rule[3] >= 0 and jaccard < 1.0:
-        gaps_b = _gaps(shared_b, sb.shape[0])
+        ok = small >= rule[MIN_SHINGLES] and both / small >= rule[CONTAINMENT]
+    if ok and rule[MAX_GAP] >= 0 and jaccard < 1.0:
+        max_gap = int(rule[MAX_GAP])
+        gaps_b = _gaps(shared_b, sb.shape[0], max_gap)
         _mark_a(sa, a_table, a_flag, tag, shared_b)  # b's flags are read: reuse the buffer for a's
-        ok = copy_shape_ok(_gaps(shared_b, sa.shape[0]), gaps_b, sa.shape[0], sb.shape[0], int(rule[3]),
-                           rule[4])
+        ok = copy_shape_ok(_gaps(shared_b, sa.shape[0], max_gap), gaps_b, sa.shape[0], sb.shape[0], max_gap,
+                           rule[MAX_TRAILING])
+    if ok and rule[MAX_RECUR] < 1.0 and jaccard < 1.0:
+        ok = not template_like(ta, tb, rule[MAX_RECUR], int(rule[MIN_RECUR]), a_table, a_flag, b_table,
+                               counter)
     return ok, jaccard
 
 
 @nb.njit(nogil=True, cache=True)
-def jaccard_to(offsets: np.ndarray, seq: np.ndarray, kept: np.ndarray, a_table: np.ndarray,
+def jaccard_to(offsets: np.ndarray, seq: np.ndarray, kept: np.ndarray, ngram: int, a_table: np.ndarray,
                a_flag: np.ndarray, b_table: np.ndarray, shared_b: np.ndarray, counter: np.ndarray,
-               out: np.ndarray) -> None:
+               sh_a: np.ndarray, sh_b: np.ndarray, out: np.ndarray) -> None:
     """out[i] = Jaccard of document i's shingle set with that of kept[i] (1.0 for itself)."""
     for i in range(kept.shape[0]):
         k = kept[i]
         if k == i:
             out[i] = 1.0
             continue
-        sa = seq[offsets[i]:offsets[i + 1]]
-        sb = seq[offsets[k]:offsets[k + 1]]
+        sa = sh_a[:shingles_of(seq[offsets[i]:offsets[i + 1]], ngram, sh_a)]
+        sb = sh_b[:shingles_of(seq[offsets[k]:offsets[k + 1]], ngram, sh_b)]
         if sa.shape[0] == 0 or sb.shape[0] == 0:
             out[i] = 1.0 if sa.shape[0] == sb.shape[0] else 0.0
             continue
@@ -277,22 +372,23 @@ def band_candidates(keys: np.ndarray, docs: np.ndarray, parent: np.ndarray, mini
 @nb.njit(nogil=True, cache=True)
 def verify_pairs(left: np.ndarray, right: np.ndarray, offsets: np.ndarray, seq: np.ndarray, rule: np.ndarray,
                  a_table: np.ndarray, a_flag: np.ndarray, b_table: np.ndarray, shared_b: np.ndarray,
-                 counter: np.ndarray, out: np.ndarray) -> None:
+                 counter: np.ndarray, sh_a: np.ndarray, sh_b: np.ndarray, out: np.ndarray) -> None:
     """out[i] = whether (left[i], right[i]) is a duplicate pair under `rule` (see `verify`)."""
     for i in range(left.shape[0]):
-        out[i] = verify(offsets, seq, left[i], right[i], rule, a_table, a_flag, b_table, shared_b, counter)[0]
+        out[i] = verify(offsets, seq, left[i], right[i], rule, a_table, a_flag, b_table, shared_b, counter,
+                        sh_a, sh_b)[0]
 
 
 @nb.njit(nogil=True, cache=True)
 def join_band(keys: np.ndarray, docs: np.ndarray, parent: np.ndarray, offsets: np.ndarray, seq: np.ndarray,
               mini: np.ndarray, min_agree: int, rule: np.ndarray, max_bucket: int, window: int,
               a_table: np.ndarray, a_flag: np.ndarray, b_table: np.ndarray, shared_b: np.ndarray,
-              counter: np.ndarray, stats: np.ndarray) -> None:
+              counter: np.ndarray, sh_a: np.ndarray, sh_b: np.ndarray, stats: np.ndarray) -> None:
     """One band on one thread: `band_candidates`, `verify_pairs`, then join the duplicates in `parent`.
     (The local engine runs the same three steps with verification spread over its workers.)"""
     left, right = band_candidates(keys, docs, parent, mini, min_agree, max_bucket, window, stats)
     ok = np.zeros(left.shape[0], dtype=np.bool_)
-    verify_pairs(left, right, offsets, seq, rule, a_table, a_flag, b_table, shared_b, counter, ok)
+    verify_pairs(left, right, offsets, seq, rule, a_table, a_flag, b_table, shared_b, counter, sh_a, sh_b, ok)
     for i in range(left.shape[0]):
         if ok[i] and union(parent, left[i], right[i]):
             stats[2] += 1
@@ -311,9 +407,3 @@ def min_agreement(threshold: float, width: int, sigmas: float = 4.0) -> int:
     mean = threshold * width
     sd = float(np.sqrt(width * threshold * (1.0 - threshold)))
     return max(0, int(np.floor(mean - sigmas * sd)))
-
-
-def shingle_sequences(hashes: np.ndarray) -> np.ndarray:
-    """The 32-bit values verification compares (collision odds ~ 2^-32 a pair of shingles): the top
-    32 bits of each shingle hash."""
-    return (hashes >> np.uint64(32)).astype(np.uint32)

@@ -11,10 +11,9 @@ import numpy as np
 import pyarrow as pa
 import xxhash
 
-from semel.lsh import shingle_sequences
 from semel.minhash import band_keys, signatures
 from semel.text.normalize import normalize_text
-from semel.text.tokens import shingle_hashes
+from semel.text.tokens import shingles_and_tokens
 
 MINI_BINS = 128  # 256 bytes a document; at the default threshold its estimate rarely misleads (4 sigma)
 
@@ -26,7 +25,8 @@ class Sketch:
     exact: np.ndarray        # uint64[n, 2]: 128-bit hash of the token stream
     bands: np.ndarray        # uint64[bands, n]: LSH band keys (band-major, so one band reads contiguously)
     seq_offsets: np.ndarray  # int64[n + 1]
-    seq: np.ndarray          # uint32[...]: each document's shingles in text order (32-bit values)
+    seq: np.ndarray          # uint32[...]: each document's tokens in text order (verification recomputes
+                             # the shingles from them: semel.lsh.shingles_of)
     mini: np.ndarray         # uint16[n, MINI_BINS]: low bits of the first signature bins (estimate filter)
     lengths: np.ndarray      # int64[n]: size in UTF-8 bytes, for --keep longest
 
@@ -39,7 +39,7 @@ def sketch_batch(texts: pa.Array | pa.ChunkedArray, ngram: int, num_perm: int, b
     the case, spacing or punctuation), or a text normalisation level of semel.text.normalize
     ("standard", "whitespace", or "none" for byte-identical), hashed with 128-bit xxh3.
     """
-    offsets, hashes, exact = shingle_hashes(texts, ngram, chars)
+    offsets, hashes, exact, tok_offsets, tokens = shingles_and_tokens(texts, ngram, chars)
     if exact_level != "tokens":
         exact = exact_keys(texts, exact_level)
     sig = signatures(offsets, hashes, num_perm)
@@ -49,7 +49,7 @@ def sketch_batch(texts: pa.Array | pa.ChunkedArray, ngram: int, num_perm: int, b
     lengths = np.asarray(pa.compute.binary_length(texts.fill_null("")).to_numpy(zero_copy_only=False),
                          dtype=np.int64)
     mini = np.ascontiguousarray(sig[:, :MINI_BINS].astype(np.uint16))
-    return Sketch(exact, np.ascontiguousarray(keys.T), offsets, shingle_sequences(hashes), mini, lengths)
+    return Sketch(exact, np.ascontiguousarray(keys.T), tok_offsets, tokens, mini, lengths)
 
 
 def exact_keys(texts: pa.Array | pa.ChunkedArray, level: str) -> np.ndarray:

@@ -5,7 +5,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from semel.cluster import choose_kept, components
+from semel.cluster import components
+from semel.grouping import priority_order
 
 
 def brute_components(n: int, edges: list[tuple[int, int]]) -> list[int]:
@@ -45,12 +46,9 @@ def test_components_match_brute_force(case: tuple[int, list[tuple[int, int]]]) -
     assert components(n, right[perm], left[perm]).tolist() == brute_components(n, edges)
 
 
-def test_choose_kept_by_priority_then_id() -> None:
-    labels = np.array([0, 0, 0, 3, 3, 5])
+def test_priority_order_by_priority_then_id() -> None:
     ids = np.array(["c", "a", "b", "x", "w", "z"])
-    first = choose_kept(labels, -np.arange(6, dtype=float), ids)
-    assert first.tolist() == [0, 0, 0, 3, 3, 5]
-    tie = choose_kept(labels, np.zeros(6), ids)  # all tied: smallest id wins
-    assert tie.tolist() == [1, 1, 1, 4, 4, 5]
-    longest = choose_kept(labels, np.array([1.0, 5.0, 5.0, 2.0, 1.0, 0.0]), ids)
-    assert longest.tolist() == [1, 1, 1, 3, 3, 5]
+    assert priority_order(-np.arange(6, dtype=float), ids).tolist() == [0, 1, 2, 3, 4, 5]
+    assert priority_order(np.zeros(6), ids).tolist() == [1, 2, 0, 4, 3, 5]  # all tied: smallest id first
+    longest = priority_order(np.array([1.0, 5.0, 5.0, 2.0, 1.0, 0.0]), ids)
+    assert longest.tolist() == [1, 2, 3, 0, 4, 5]

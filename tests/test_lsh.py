@@ -8,8 +8,8 @@ from hypothesis import strategies as st
 
 from semel.cluster import new_forest, roots
 from semel.config import DedupConfig
-from semel.lsh import Scratch, band_order, join_band, overlap, shingle_sequences, verify
-from semel.text.tokens import shingle_hashes
+from semel.lsh import Scratch, band_order, join_band, overlap, verify
+from semel.text.tokens import shingles_and_tokens
 
 
 @settings(max_examples=200, deadline=None)
@@ -18,14 +18,14 @@ def test_overlap_counts_match_python_sets(a: list[int], b: list[int]) -> None:
     sa, sb = np.array(a, dtype=np.uint32), np.array(b, dtype=np.uint32)
     scratch = Scratch(max(len(a), len(b), 1))
     for _ in range(2):  # the tables are reused without clearing: a second pair must not see the first
-        na, nb, both, _ = overlap(sa, sb, *scratch.arrays())
+        na, nb, both, _ = overlap(sa, sb, *scratch.tables())
         assert (na, nb, both) == (len(set(a)), len(set(b)), len(set(a) & set(b)))
         assert [bool(x) for x in scratch.shared_b[:len(b)]] == [x in set(a) for x in b]
 
 
 def sequences(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    offsets, hashes, _ = shingle_hashes(pa.array(texts), 3)
-    return offsets, shingle_sequences(hashes)
+    _, _, _, offsets, tokens = shingles_and_tokens(pa.array(texts), 3)
+    return offsets, tokens
 
 
 def words(rng: np.random.Generator, n: int) -> list[str]:

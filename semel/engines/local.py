@@ -4,7 +4,9 @@ Stages and what each leaves under the work directory (default OUT/_work):
 
     sketch   read, shingle, sign and band each batch        sketch/part-NNNNN/*.npy, meta.parquet
     cluster  exact groups + LSH candidates verified exactly  cluster/labels.npy, cluster/stats.json
-    keep     keep policy, similarity to the kept document    OUT/clusters.parquet
+    keep     greedy pass per component (semel.grouping):     OUT/clusters.parquet
+             each document kept, or verified against the
+             document kept in its place
     write    the kept documents in the input's format        OUT/kept.<ext>
 
 Every file is written to a temporary name and renamed, and a stage is marked done only after all its
@@ -30,9 +32,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from semel.cluster import choose_kept, new_forest, roots, union_pairs
+from semel.cluster import new_forest, roots, union_pairs
 from semel.config import DedupConfig
 from semel.errors import SemelError
+from semel.grouping import assign, clusters_table, priority_order
 from semel.io import (
     CHANGED,
     ID,
@@ -52,7 +55,6 @@ from semel.lsh import (
     Scratch,
     band_candidates,
     band_order,
-    jaccard_to,
     longest_document,
     min_agreement,
     verify_pairs,
@@ -305,7 +307,7 @@ def _stage_cluster(cfg: DedupConfig, work: _Work) -> None:
         reps = np.flatnonzero(is_rep & (np.diff(offsets) > 0)).astype(np.int64)
         bands, _ = cfg.band_rows
         rule = cfg.rule()
-        min_agree = min_agreement(cfg.threshold, mini.shape[1]) if cfg.containment is None else 0
+        min_agree = _min_agree(cfg, mini)
         bar = progress(total=bands, desc="lsh", unit="band", enabled=cfg.progress)
 
         def verify_chunk(args: tuple[np.ndarray, np.ndarray, tuple]) -> np.ndarray:
@@ -349,30 +351,21 @@ def _stage_keep(cfg: DedupConfig, work: _Work) -> pa.Table:
                                                             "priority": pa.array([], pa.float64())})
     exact = _load_rows(parts, "exact") if parts else np.zeros((0, 2), np.uint64)
     ids = meta.column("id").to_numpy(zero_copy_only=False).astype(str) if meta.num_rows else np.array([], str)
-    kept_idx = choose_kept(labels, meta.column("priority").to_numpy(), ids)
-    n = len(kept_idx)
-    index = np.arange(n)
-    is_kept = kept_idx == index
     offsets, seq = _load_sequences(parts)
-    sim = np.empty(n, dtype=np.float64)
-    jaccard_to(offsets, seq, kept_idx, *Scratch(longest_document(offsets)).arrays(), sim)
-    same_exact = np.all(exact == exact[kept_idx], axis=1) if n else np.zeros(0, bool)
-    size = np.bincount(kept_idx, minlength=n)[kept_idx] if n else np.zeros(0, np.int64)
-    reason = np.where(is_kept, np.where(size > 1, "original", "unique"),
-                      np.where(same_exact, "exact", "near"))
-    sim = np.where(~is_kept & same_exact, 1.0, sim)
-    table = pa.table({
-        "id": meta.column("id"),
-        "cluster": pa.array(ids[kept_idx] if n else [], pa.string()),
-        "kept": pa.array(is_kept),
-        "reason": pa.array(reason, pa.string()),
-        "similarity": pa.array(np.round(sim, 6)),
-        "cluster_size": pa.array(size.astype(np.int64)),
-    })
+    mini = _load_rows(parts, "mini") if parts else np.zeros((0, 1), np.uint16)
+    order = priority_order(meta.column("priority").to_numpy(), ids)
+    kept_idx, sim = assign(labels, order, offsets, seq, exact, cfg.exact, mini, _min_agree(cfg, mini),
+                           cfg.rule(), cfg.workers)
+    table = clusters_table(meta.column("id"), ids, kept_idx, sim, exact)
     with atomic_path(os.path.join(cfg.output, CLUSTERS_FILE)) as tmp:
         pq.write_table(table, tmp)
     work.mark_done("keep", {})
     return table
+
+
+def _min_agree(cfg: DedupConfig, mini: np.ndarray) -> int:
+    """Agreeing sketch bins below which a pair is not worth verifying (0: verify every candidate)."""
+    return min_agreement(cfg.threshold, mini.shape[1]) if cfg.containment is None and mini.size else 0
 
 
 def _copy_kept_lines(cfg: DedupConfig, work: _Work, clusters: pa.Table, out_path: str) -> None:

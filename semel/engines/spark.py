@@ -1,14 +1,16 @@
 """The Spark engine: the dedup pipeline of the embedded engine, scheduled on Apache Spark.
 
 It only schedules. The same pure kernels run inside `mapInArrow` tasks (`sketch_batch`; `verify_pairs` on a
-batch of pairs; `jaccard_to`), band keys are shuffled with DataFrame group-bys, and connected components
-are found by union-find in one task (up to ONE_TASK_EDGES edges) or by large-star / small-star rounds. Nothing
-proportional to the edges or signatures reaches the driver. Stages and their outputs under the work dir:
+batch of pairs; `assign_components` on whole components), band keys are shuffled with DataFrame group-bys,
+and connected components are found by union-find in one task (up to ONE_TASK_EDGES edges) or by
+large-star / small-star rounds. Nothing proportional to the edges or signatures reaches the driver.
+Stages and their outputs under the work dir:
 
     sketch   each file parsed by semel's own readers, then shingled, signed, banded   sketch/ (parquet)
     cluster  exact groups; band buckets -> candidate pairs -> verified edges;         cluster/{pairs,edges,
              connected components                                                     labels}/ (parquet)
-    keep     keep policy and similarity to the kept document                          OUT/clusters.parquet
+    keep     greedy pass per component: each document kept or verified against its     OUT/clusters.parquet
+             kept document (semel.grouping)
     write    the kept documents in the input's format                                 OUT/kept.<ext>
 
 Results equal the embedded engine's for any number of partitions: every document is numbered by its
@@ -46,12 +48,13 @@ from semel.engines.local import (
 )
 from semel.engines.spark_session import get_spark, is_local
 from semel.errors import InputError, SemelError
+from semel.grouping import assign_components
 from semel.io import ID, LINE, TEXT, ErrorLog, InputSpec, atomic_path
 from semel.io.batching import rebatch
 from semel.io.formats import _ZstdReader, detect_format, split_compression
 from semel.io.jsonl import read_jsonl
 from semel.io.parquet import read_parquet
-from semel.lsh import Scratch, jaccard_to, longest_document, min_agreement
+from semel.lsh import Scratch, longest_document, min_agreement
 from semel.lsh import verify_pairs as lsh_verify_pairs
 from semel.sketch import sketch_batch
 from semel.stages import StageStats, peak_rss_mb
@@ -243,18 +246,6 @@ def _call(kernel: Any, values: dict[str, Any], scratch: Scratch) -> None:
     kernel(*[named[p] for p in params])
 
 
-def pair_similarities(a_seq: pa.Array, b_seq: pa.Array) -> np.ndarray:
-    """Jaccard of each pair's shingle sets, by the embedded engine's own `jaccard_to`."""
-    k = len(a_seq)
-    if k == 0:
-        return np.zeros(0, dtype=np.float64)
-    off, val = interleave(*_ragged(a_seq), *_ragged(b_seq))
-    kept = np.repeat(np.arange(1, 2 * k, 2, dtype=np.int64), 2)
-    out = np.empty(2 * k, dtype=np.float64)
-    _call(jaccard_to, {"offsets": off, "seq": val, "kept": kept, "out": out}, Scratch(longest_document(off)))
-    return out[0::2]
-
-
 def _minis(a: pa.Array, b: pa.Array) -> np.ndarray:
     """The two sides' sketch bins interleaved as rows 2i and 2i+1."""
     ma = _ragged(a)[1].view(MINI_DTYPE).reshape(len(a), -1)
@@ -416,7 +407,8 @@ def _sketch_task(cfg: DedupConfig) -> Callable[[Iterator[pa.RecordBatch]], Itera
             nbytes = pc.binary_length(texts).cast(pa.int64())
             if cfg.repair:
                 texts = repaired_texts(texts)
-            sk = sketch_batch(texts, cfg.ngram, cfg.num_perm, bands, rows)
+            sk = sketch_batch(texts, cfg.ngram, cfg.num_perm, bands, rows, chars=cfg.shingle == "char",
+                              exact_level=cfg.exact_level)
             exact = np.ascontiguousarray(sk.exact).view(np.int64)
             keys = np.ascontiguousarray(sk.bands.T).view(np.int64).reshape(-1)
             starts = pa.array(np.arange(0, (n + 1) * bands, bands, dtype=np.int32))
@@ -670,36 +662,60 @@ def _stage_cluster(spark: Any, cfg: DedupConfig, work: _Work, info: dict) -> dic
     return done
 
 
+def assign_task(cfg: DedupConfig) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
+    """mapInArrow task: whole components, rows sorted by (label, keep-priority order) -> (row, kept_row,
+    sim) by the embedded engine's own `semel.grouping.assign_components`."""
+    rule = cfg.rule()
+
+    def task(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        table = pa.Table.from_batches([b for b in batches if b.num_rows])
+        if table.num_rows == 0:
+            return
+        labels = table.column("label").to_numpy()
+        rows = table.column("row").to_numpy()
+        starts = np.flatnonzero(np.r_[True, labels[1:] != labels[:-1]])
+        comp_offsets = np.r_[starts, len(labels)].astype(np.int64)
+        off, val = _ragged(table.column("seq"))
+        mini = _ragged(table.column("mini"))[1].view(MINI_DTYPE).reshape(table.num_rows, -1)
+        exact = np.stack([table.column("exact0").to_numpy(), table.column("exact1").to_numpy()], axis=1)
+        members = np.arange(table.num_rows, dtype=np.int64)
+        min_agree = min_agreement(cfg.threshold, mini.shape[1]) if cfg.containment is None else 0
+        kept = np.empty(table.num_rows, dtype=np.int64)
+        sim = np.empty(table.num_rows, dtype=np.float64)
+        assign_components(comp_offsets, members, off, val, np.ascontiguousarray(exact).view(np.uint64),
+                          cfg.exact, np.ascontiguousarray(mini), min_agree, rule,
+                          *Scratch(longest_document(off)).arrays(), kept, sim)
+        yield pa.RecordBatch.from_arrays([pa.array(rows), pa.array(rows[kept]), pa.array(np.round(sim, 6))],
+                                         names=["row", "kept_row", "sim"])
+
+    return task
+
+
 def _stage_keep(spark: Any, cfg: DedupConfig, work: _Work, info: dict) -> None:
     from pyspark.sql import functions as F
 
-    docs = _docs(spark, cfg, work, info).select("row", "id", "priority", "exact0", "exact1", "seq", "file",
-                                                "line")
+    docs = _docs(spark, cfg, work, info).select("row", "id", "priority", "exact0", "exact1", "seq", "mini",
+                                                "file", "line")
     labels = spark.read.parquet(work.path("cluster", "labels"))
     lab = (docs.join(labels.withColumnRenamed("node", "row"), "row", "left")
            .withColumn("label", F.coalesce("label", "row")))
-    # the kept document: highest priority, then smallest id, then first row (choose_kept's total order)
-    win = lab.groupBy("label").agg(
-        F.min(F.struct((-F.col("priority")).alias("p"), F.col("id").alias("id"), F.col("row").alias("row"),
-                       F.col("exact0").alias("e0"), F.col("exact1").alias("e1"))).alias("w"),
-        F.count(F.lit(1)).alias("cluster_size"))
-    c = (lab.join(win, "label")
-         .withColumn("kept", F.col("row") == F.col("w.row"))
-         .withColumn("same_exact", (F.col("exact0") == F.col("w.e0")) & (F.col("exact1") == F.col("w.e1")))
-         .select("row", "id", F.col("w.id").alias("cluster"), F.col("w.row").alias("kept_row"), "kept",
-                 "same_exact", "cluster_size", "file", "line"))
-    sets = docs.select("row", "seq")
-
-    def sim_task(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        for b in batches:
-            out = np.round(pair_similarities(b.column("sa"), b.column("sb")), 6)
-            yield pa.RecordBatch.from_arrays([b.column("row"), pa.array(out)], names=["row", "sim"])
-
-    near = (c.where(~F.col("kept") & ~F.col("same_exact")).select("row", "kept_row")
-            .join(sets.select("row", F.col("seq").alias("sa")), "row")
-            .join(sets.select(F.col("row").alias("kept_row"), F.col("seq").alias("sb")), "kept_row")
-            .select("row", "sa", "sb").mapInArrow(sim_task, "row long, sim double"))
-    clusters = (c.join(near, "row", "left")
+    # inside each component, the greedy pass of semel.grouping in keep-priority order (highest priority,
+    # then smallest id, then first row): every removed document is verified against its kept one
+    sizes = lab.groupBy("label").agg(F.count(F.lit(1)).alias("n")).where("n > 1").select("label")
+    multi = lab.join(sizes, "label").withColumn("negp", -F.col("priority"))
+    assigned = (multi.select("label", "row", "id", "negp", "exact0", "exact1", "seq", "mini")
+                .repartition("label")
+                .sortWithinPartitions("label", F.asc_nulls_last("negp"), "id", "row")
+                .mapInArrow(assign_task(cfg), "row long, kept_row long, sim double"))
+    c = (lab.join(assigned, "row", "left")
+         .withColumn("kept_row", F.coalesce("kept_row", "row"))
+         .withColumn("sim", F.coalesce("sim", F.lit(1.0))))
+    keepers = c.select(F.col("row").alias("kept_row"), F.col("id").alias("cluster"),
+                       F.col("exact0").alias("k0"), F.col("exact1").alias("k1"))
+    size = c.groupBy("kept_row").agg(F.count(F.lit(1)).alias("cluster_size"))
+    clusters = (c.join(keepers, "kept_row").join(size, "kept_row")
+                .withColumn("kept", F.col("row") == F.col("kept_row"))
+                .withColumn("same_exact", (F.col("exact0") == F.col("k0")) & (F.col("exact1") == F.col("k1")))
                 .withColumn("similarity", F.when(F.col("kept") | F.col("same_exact"), F.lit(1.0))
                             .otherwise(F.col("sim")))
                 .withColumn("reason", F.when(F.col("kept"), F.when(F.col("cluster_size") > 1, "original")
@@ -1007,5 +1023,5 @@ def run_repair(inputs: list[str], output: str, *, master: str | None = None, con
     return summary
 
 
-__all__ = ["bucket_pairs", "get_spark", "interleave", "pair_similarities", "run_dedup", "run_repair",
+__all__ = ["bucket_pairs", "get_spark", "interleave", "run_dedup", "run_repair",
            "verify_pairs"]

@@ -193,17 +193,23 @@ def _shingle(tokens: np.ndarray, i: int, n: int) -> np.uint64:
 @nb.njit(nogil=True, cache=True)
 def _shingle_docs(offsets: np.ndarray, data: np.ndarray, ngram: int, chars: bool, ascii_class: np.ndarray,
                   ascii_fold: np.ndarray, out: np.ndarray, out_offsets: np.ndarray,
-                  exact: np.ndarray) -> int:
-    """One pass over the documents: shingle hashes into `out`, token-stream hashes into `exact`."""
+                  exact: np.ndarray, tok_out: np.ndarray, tok_offsets: np.ndarray) -> int:
+    """One pass over the documents: shingle hashes into `out`, token-stream hashes into `exact`, and the
+    top 32 bits of every token hash into `tok_out` (what verification compares)."""
     ndocs = offsets.shape[0] - 1
     longest = 0
     for d in range(ndocs):
         longest = max(longest, offsets[d + 1] - offsets[d])
     tokens = np.empty((longest + 2) if chars else (longest // 2 + 2), dtype=np.uint64)
     pos = 0
+    tpos = 0
     for d in range(ndocs):
         out_offsets[d] = pos
+        tok_offsets[d] = tpos
         k = _doc_tokens(data, offsets[d], offsets[d + 1], tokens, ascii_class, ascii_fold, chars)
+        for t in range(k):
+            tok_out[tpos + t] = np.uint32(tokens[t] >> np.uint64(32))
+        tpos += k
         ha = np.uint64(0x243F6A8885A308D3)
         hb = np.uint64(0x13198A2E03707344)
         for t in range(k):  # two independent polynomial hashes make the 128-bit exact key
@@ -221,6 +227,7 @@ def _shingle_docs(offsets: np.ndarray, data: np.ndarray, ngram: int, chars: bool
             out[pos] = _shingle(tokens, i, ngram)
             pos += 1
     out_offsets[ndocs] = pos
+    tok_offsets[ndocs] = tpos
     return pos
 
 
@@ -248,6 +255,18 @@ def shingle_hashes(texts: pa.Array | pa.ChunkedArray, ngram: int = 3, chars: boo
     same words in the same order whatever the case, spacing or punctuation. With `chars`, tokens are
     single characters (letters and digits), so shingles are character n-grams.
     """
+    offsets, hashes, exact, _, _ = shingles_and_tokens(texts, ngram, chars)
+    return offsets, hashes, exact
+
+
+def shingles_and_tokens(texts: pa.Array | pa.ChunkedArray, ngram: int = 3, chars: bool = False
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """`shingle_hashes` plus each document's token sequence from the same pass: `(offsets, hashes, exact,
+    token_offsets, tokens)`, tokens as uint32 (the top bits of the token hashes, in text order).
+
+    Verification keeps the tokens rather than the shingles: shingles are recomputed from them on the fly
+    (`semel.lsh.shingles_of`) for the same memory, and the tokens also show how two documents differ
+    (a name substituted throughout a template, or scattered edits)."""
     if ngram < 1:
         raise ValueError("ngram must be >= 1")
     offsets, data = string_buffers(texts)
@@ -257,5 +276,8 @@ def shingle_hashes(texts: pa.Array | pa.ChunkedArray, ngram: int = 3, chars: boo
     out = np.empty(capacity, dtype=np.uint64)
     out_offsets = np.empty(n + 1, dtype=np.int64)
     exact = np.empty((n, 2), dtype=np.uint64)
-    used = _shingle_docs(offsets, data, ngram, chars, _ASCII_CLASS, _ASCII_FOLD, out, out_offsets, exact)
-    return out_offsets, out[:used].copy(), exact
+    tok_out = np.empty(capacity, dtype=np.uint32)
+    tok_offsets = np.empty(n + 1, dtype=np.int64)
+    used = _shingle_docs(offsets, data, ngram, chars, _ASCII_CLASS, _ASCII_FOLD, out, out_offsets, exact,
+                         tok_out, tok_offsets)
+    return out_offsets, out[:used].copy(), exact, tok_offsets, tok_out[:int(tok_offsets[-1])].copy()
