@@ -87,7 +87,7 @@ def test_missing_inputs_give_a_note_not_an_error(dedup_run, tmp_path) -> None:
 
 def test_repair_report_highlights_removed_text(tmp_path) -> None:
     line = "This sentence was scraped twice by the crawler <today>."
-    docs = [{"id": f"d{i}", "text": f"Intro {i}.\n{line}\n{line}\nEnd."} for i in range(3)]
+    docs = [{"id": f"d{i}", "text": f"Intro {i}.\n\n{line}\n\n{line}\n\nEnd."} for i in range(3)]
     docs.append({"id": "clean", "text": "Nothing repeated here."})
     src, dst = str(tmp_path / "in.jsonl"), str(tmp_path / "out.jsonl")
     write_jsonl(src, docs)

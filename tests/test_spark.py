@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -181,11 +182,10 @@ def test_repair_on_spark_writes_what_the_local_repair_writes(spark, tmp_path) ->
     from semel.jobs.repair import repair_file
 
     docs, _ = make_corpus(n_bases=20, seed=9, langs=("en", "it"))
+    seed = (Path(__file__).parent / "data" / "seed_windows_it.txt").read_text(encoding="utf-8").split("\n\n")
     for i, d in enumerate(docs):
-        if i % 3 == 0:  # a repeated paragraph and a repeated line to remove
-            head = d["text"][:120]
-            line = "some line that repeats here"
-            d["text"] = f"{head}\n\n{d['text']}\n\n{head}\n{line}\n{line}"
+        if i % 3 == 0:  # some of the seed's windows (paragraphs said again in the next block) to remove
+            d["text"] = f"{d['text']}\n\n" + "\n\n".join(seed[i % 5:i % 5 + 4])
     docs.append({"id": "bad", "text": None})
     paths = []
     for k in range(2):  # two files: two tasks, joined in input order
