@@ -33,8 +33,13 @@ class DedupConfig:
     On real documentation (man pages, kernel docs, licences) the same two tests passed different
     documents built on one template (device-tree bindings for different hardware, EVP_MD-BLAKE2 and
     EVP_MD-NULL): they differ by names substituted throughout, so on both sides the tokens the other side
-    lacks recur (`template_share` of them, at least `template_min`; semel.lsh.template_like).
-    `template_share=1` turns that test off.
+    lacks recur (at least `template_min` occurrences; semel.lsh.template_like). `template_min=0`
+    turns that test off. Shingles that many documents share (licence paragraphs, section headings,
+    boilerplate) weigh less in the similarity (`df_weights`, semel.weights), and short documents (under
+    2 x `short` shingles) need a similarity rising to 0.5, since one shared quotation or phrase already
+    makes two short texts look alike.
+
+    Removals never chain: semel.grouping removes a document only for a kept document it verifies against.
     """
 
     inputs: list[str]
@@ -52,9 +57,10 @@ class DedupConfig:
     min_containment_shingles: int = 20
     max_gap: int = 15
     max_trailing: float = 0.45
-    template_share: float = 0.4
     template_min: int = 3
     keep: str = "first"
+    short: int = 20
+    df_weights: bool = True
     exact: bool = True
     near: bool = True
     repair: bool = False
@@ -93,10 +99,10 @@ class DedupConfig:
                              f"--num-perm {self.num_perm}")
         if self.containment is not None and not 0.0 < self.containment <= 1.0:
             raise SemelError(f"--containment must be in (0, 1], got {self.containment}")
-        if not 0.0 <= self.template_share <= 1.0:
-            raise SemelError(f"--template-share must be in [0, 1], got {self.template_share}")
-        if self.template_min < 1:
-            raise SemelError(f"--template-min must be >= 1, got {self.template_min}")
+        if self.short < 0:
+            raise SemelError(f"--short must be >= 0, got {self.short}")
+        if self.template_min < 0:
+            raise SemelError(f"--template-min must be >= 0, got {self.template_min}")
         if not 0.0 <= self.max_trailing <= 1.0:
             raise SemelError(f"--max-trailing must be in [0, 1], got {self.max_trailing}")
         if self.keep not in ("first", "longest") and not self.keep.startswith("field:"):
@@ -119,7 +125,7 @@ class DedupConfig:
         """The verification rule as the kernels take it (layout: semel.lsh.THRESHOLD...; semel.lsh.verify)."""
         containment = 2.0 if self.containment is None else self.containment
         return np.array([self.threshold, containment, self.min_containment_shingles, self.max_gap,
-                         self.max_trailing, self.ngram, self.template_share, self.template_min],
+                         self.max_trailing, self.ngram, self.template_min, self.short],
                         dtype=np.float64)
 
     @property
@@ -130,7 +136,7 @@ class DedupConfig:
         """A hash of every setting that changes results: a resumed run must match it."""
         keys = ("inputs", "id_field", "text_field", "threshold", "ngram", "shingle", "exact_level",
                 "num_perm", "containment", "min_containment_shingles", "max_gap", "max_trailing",
-                "template_share", "template_min", "keep",
+                "template_min", "short", "df_weights", "keep",
                 "exact", "near", "repair", "on_error", "max_bucket", "bucket_window")
         data = {k: asdict(self)[k] for k in keys}
         data["band_rows"] = self.band_rows

@@ -20,17 +20,18 @@ import numpy as np
 import pyarrow as pa
 
 from semel.lsh import Scratch, estimate_at_least, longest_document, verify
+from semel.weights import Weights
 
 
 @nb.njit(nogil=True, cache=True)
 def assign_components(comp_offsets: np.ndarray, members: np.ndarray, offsets: np.ndarray, seq: np.ndarray,
                       exact: np.ndarray, use_exact: bool, mini: np.ndarray, min_agree: int, rule: np.ndarray,
-                      a_table: np.ndarray, a_flag: np.ndarray, b_table: np.ndarray, shared_b: np.ndarray,
-                      counter: np.ndarray, sh_a: np.ndarray, sh_b: np.ndarray, kept_out: np.ndarray,
-                      sim_out: np.ndarray) -> None:
+                      wkeys: np.ndarray, wvals: np.ndarray, a_table: np.ndarray, a_flag: np.ndarray,
+                      b_table: np.ndarray, shared_b: np.ndarray, counter: np.ndarray, sh_a: np.ndarray,
+                      sh_b: np.ndarray, kept_out: np.ndarray, sim_out: np.ndarray) -> None:
     """For each component `members[comp_offsets[c]:comp_offsets[c+1]]` (document indices in keep-priority
     order): kept_out[p] = the document members[p] is removed for (itself when kept), sim_out[p] = their
-    verified Jaccard (1.0 when kept or an exact copy). With `use_exact`, equal exact keys are copies
+    verified similarity (1.0 when kept or an exact copy). With `use_exact`, equal exact keys are copies
     without verification."""
     longest = 0
     for c in range(comp_offsets.shape[0] - 1):
@@ -50,8 +51,8 @@ def assign_components(comp_offsets: np.ndarray, members: np.ndarray, offsets: np
                     break
                 if min_agree > 0 and not estimate_at_least(mini, d, k, min_agree):
                     continue
-                ok, jaccard = verify(offsets, seq, k, d, rule, a_table, a_flag, b_table, shared_b, counter,
-                                     sh_a, sh_b)
+                ok, jaccard = verify(offsets, seq, k, d, rule, wkeys, wvals, a_table, a_flag, b_table,
+                                     shared_b, counter, sh_a, sh_b)
                 if ok:
                     found = k
                     sim = jaccard
@@ -90,8 +91,8 @@ def group_members(labels: np.ndarray, order: np.ndarray) -> tuple[np.ndarray, np
 
 
 def assign(labels: np.ndarray, order: np.ndarray, offsets: np.ndarray, seq: np.ndarray, exact: np.ndarray,
-           use_exact: bool, mini: np.ndarray, min_agree: int, rule: np.ndarray, workers: int = 1
-           ) -> tuple[np.ndarray, np.ndarray]:
+           use_exact: bool, mini: np.ndarray, min_agree: int, rule: np.ndarray,
+           weights: Weights | None = None, workers: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """(kept document index, verified similarity to it) for every document: `assign_components` over
     the components of `labels`, visited in `order`, spread over `workers` threads."""
     n = len(labels)
@@ -104,6 +105,7 @@ def assign(labels: np.ndarray, order: np.ndarray, offsets: np.ndarray, seq: np.n
     k_out = np.empty(len(members), dtype=np.int64)
     s_out = np.empty(len(members), dtype=np.float64)
     longest = longest_document(offsets)
+    w = weights or Weights.none()
     # contiguous runs of components with about equal member counts, one per worker
     cuts = np.searchsorted(comp_offsets, np.linspace(0, len(members), max(1, workers) + 1)[1:-1])
     bounds = np.unique(np.r_[0, cuts, ncomp])
@@ -115,7 +117,7 @@ def assign(labels: np.ndarray, order: np.ndarray, offsets: np.ndarray, seq: np.n
         ko = np.empty(b - a, dtype=np.int64)
         so = np.empty(b - a, dtype=np.float64)
         assign_components(sub - a, members[a:b], offsets, seq, exact, use_exact, mini, min_agree, rule,
-                          *Scratch(longest).arrays(), ko, so)
+                          w.keys, w.values, *Scratch(longest).arrays(), ko, so)
         k_out[a:b] = ko
         s_out[a:b] = so
 

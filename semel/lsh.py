@@ -26,7 +26,8 @@ from semel.text.tokens import mix64
 _ROLL = np.uint64(0xFF51AFD7ED558CCD)
 
 # verification rule layout (DedupConfig.rule builds it)
-THRESHOLD, CONTAINMENT, MIN_SHINGLES, MAX_GAP, MAX_TRAILING, NGRAM, MAX_RECUR, MIN_RECUR = range(8)
+THRESHOLD, CONTAINMENT, MIN_SHINGLES, MAX_GAP, MAX_TRAILING, NGRAM, TEMPLATE_MIN, SHORT = range(8)
+USED = np.uint64(1) << np.uint64(32)
 
 
 class Scratch:
@@ -208,58 +209,121 @@ def shingles_of(tokens: np.ndarray, n: int, out: np.ndarray) -> int:
 
 
 @nb.njit(nogil=True, cache=True)
-def _exclusive_recurrence(tx: np.ndarray, ty: np.ndarray, x_table: np.ndarray, x_count: np.ndarray,
-                          y_table: np.ndarray, counter: np.ndarray) -> tuple[int, int]:
-    """(occurrences of x's tokens that y lacks, how many of those belong to a token that occurs at least
-    twice among them). A name substituted throughout a template recurs; scattered edits do not."""
+def _count_tokens(tokens: np.ndarray, table: np.ndarray, count: np.ndarray, tag: np.uint64) -> int:
+    """Put tokens in `table` under `tag` with their counts (saturating at 255); return the mask used."""
+    mask = _mask_for(tokens.shape[0], table)
+    for v in tokens:
+        i, new = _insert(table, mask, tag, v)
+        if new:
+            count[i] = 1
+        elif count[i] < 255:
+            count[i] += 1
+    return mask
+
+
+@nb.njit(nogil=True, cache=True)
+def _exclusive(tx: np.ndarray, ty: np.ndarray, x_table: np.ndarray, x_count: np.ndarray, y_table: np.ndarray,
+               counter: np.ndarray) -> tuple[int, int]:
+    """(occurrences of x's tokens that y lacks, those of them recurring in x). A name substituted
+    throughout a template recurs on its side and is absent on the other; scattered edits are words
+    that occur once."""
     tag = _next_tag(x_table, y_table, counter)
+    mask_x = _count_tokens(tx, x_table, x_count, tag)
     mask_y = _mask_for(ty.shape[0], y_table)
     for v in ty:
         _insert(y_table, mask_y, tag, v)
-    mask_x = _mask_for(tx.shape[0], x_table)
     exclusive = 0
-    for v in tx:
-        if _find(y_table, mask_y, tag, v) >= 0:
-            continue
-        exclusive += 1
-        i, new = _insert(x_table, mask_x, tag, v)
-        if new:
-            x_count[i] = 1
-        elif x_count[i] < 2:
-            x_count[i] = 2
     recurring = 0
-    if exclusive:
-        for v in tx:
-            i = _find(x_table, mask_x, tag, v)
-            if i >= 0 and x_count[i] == 2:
-                recurring += 1
+    for i in range(mask_x + 1):
+        if (x_table[i] & np.uint64(0xFFFFFFFF00000000)) != tag:
+            continue
+        j = _find(y_table, mask_y, tag, np.uint32(x_table[i] & np.uint64(0xFFFFFFFF)))
+        if j >= 0:
+            continue
+        c = int(x_count[i])
+        exclusive += c
+        if c >= 2:
+            recurring += c
     return exclusive, recurring
 
 
 @nb.njit(nogil=True, cache=True)
-def template_like(ta: np.ndarray, tb: np.ndarray, max_share: float, min_count: int, a_table: np.ndarray,
-                  a_flag: np.ndarray, b_table: np.ndarray, counter: np.ndarray) -> bool:
+def template_like(ta: np.ndarray, tb: np.ndarray, min_count: int, a_table: np.ndarray, a_flag: np.ndarray,
+                  b_table: np.ndarray, counter: np.ndarray) -> bool:
     """Do a and b differ the way two instances of one template do, rather than a copy and its source?
 
-    On each side, the tokens the other side lacks are counted, and the share of those that recur
-    within the side (the same substituted name, option or value again and again). Both sides must show
-    it (at least `min_count` recurring tokens and a share above `max_share`): a truncated copy's source
-    has a real tail whose words recur, but the copy's side then has only scattered edits."""
-    ea, ra = _exclusive_recurrence(ta, tb, a_table, a_flag, b_table, counter)
-    if ra < min_count or ra <= max_share * ea:
+    On each side, the words the other side lacks are counted where they recur within the side (the same
+    substituted name, command or value again and again). Both sides must show at least `min_count` such
+    occurrences: a truncated copy's source has a real tail whose words recur, but the copy's side then
+    has only scattered edits, which occur once."""
+    if _exclusive(ta, tb, a_table, a_flag, b_table, counter)[1] < min_count:
         return False
-    eb, rb = _exclusive_recurrence(tb, ta, a_table, a_flag, b_table, counter)
-    return rb >= min_count and rb > max_share * eb
+    return _exclusive(tb, ta, a_table, a_flag, b_table, counter)[1] >= min_count
+
+
+@nb.njit(inline="always", cache=True)
+def weight_of(wkeys: np.ndarray, wvals: np.ndarray, v: np.uint32) -> float:
+    """The weight of shingle value v in a semel.weights table (1.0 when absent or the table is empty)."""
+    mask = wkeys.shape[0] - 1
+    if mask == 0:
+        return 1.0
+    want = USED | np.uint64(v)
+    j = np.int64(mix64(np.uint64(v)) & np.uint64(mask))
+    while wkeys[j] != 0:
+        if wkeys[j] == want:
+            return wvals[j]
+        j = (j + 1) & mask
+    return 1.0
 
 
 @nb.njit(nogil=True, cache=True)
-def verify(offsets: np.ndarray, seq: np.ndarray, a: int, b: int, rule: np.ndarray, a_table: np.ndarray,
-           a_flag: np.ndarray, b_table: np.ndarray, shared_b: np.ndarray, counter: np.ndarray,
-           sh_a: np.ndarray, sh_b: np.ndarray) -> tuple[bool, float]:
-    """(is a duplicate pair, Jaccard) under `rule` (DedupConfig.rule): Jaccard of the shingle sets >=
-    threshold (or, with containment <= 1, the smaller set of at least min_shingles contained in the
-    larger at >= containment); with max_gap >= 0, an overlap shaped like a copy (`copy_shape_ok`); with
-    max_recur < 1, not two instances of one template (`template_like`)."""
+def _weighted_jaccard(sa: np.ndarray, sb: np.ndarray, a_table: np.ndarray, a_flag: np.ndarray,
+                      b_table: np.ndarray, tag: np.uint64, wkeys: np.ndarray, wvals: np.ndarray) -> float:
+    """Jaccard of the two shingle sets with each shingle weighted (semel.weights), from the tables
+    `overlap` left: A holds a's values (flag 1 = also in b), B holds b's."""
+    mask_a = _mask_for(sa.shape[0], a_table)
+    mask_b = _mask_for(sb.shape[0], b_table)
+    hi = np.uint64(0xFFFFFFFF00000000)
+    lo = np.uint64(0xFFFFFFFF)
+    wa = 0.0
+    both = 0.0
+    for i in range(mask_a + 1):
+        if (a_table[i] & hi) == tag:
+            w = weight_of(wkeys, wvals, np.uint32(a_table[i] & lo))
+            wa += w
+            if a_flag[i] == 1:
+                both += w
+    wb = 0.0
+    for i in range(mask_b + 1):
+        if (b_table[i] & hi) == tag:
+            wb += weight_of(wkeys, wvals, np.uint32(b_table[i] & lo))
+    union = wa + wb - both
+    return both / union if union > 0 else 0.0
+
+
+@nb.njit(inline="always", cache=True)
+def threshold_for(rule: np.ndarray, shortest: int) -> float:
+    """The similarity a pair needs: the rule's threshold, rising to 0.5 for short documents (a few dozen
+    shingles), where one shared phrase or quotation already makes a high Jaccard."""
+    t = rule[THRESHOLD]
+    short = rule[SHORT]
+    if short <= 0 or t >= 0.5:
+        return t
+    ramp = min(1.0, max(0.0, (2.0 * short - shortest) / short))
+    return t + (0.5 - t) * ramp
+
+
+@nb.njit(nogil=True, cache=True)
+def verify(offsets: np.ndarray, seq: np.ndarray, a: int, b: int, rule: np.ndarray, wkeys: np.ndarray,
+           wvals: np.ndarray, a_table: np.ndarray, a_flag: np.ndarray, b_table: np.ndarray,
+           shared_b: np.ndarray, counter: np.ndarray, sh_a: np.ndarray, sh_b: np.ndarray
+           ) -> tuple[bool, float]:
+    """(is a duplicate pair, similarity) under `rule` (DedupConfig.rule), the similarity being the
+    Jaccard of the shingle sets with each shingle weighted by (`wkeys`, `wvals`: semel.weights; plain
+    Jaccard when empty). A pair needs similarity >= the threshold (`threshold_for`: higher for short
+    documents), or with containment <= 1 the smaller set of at least min_shingles contained in the
+    larger at >= containment; with max_gap >= 0, an overlap shaped like a copy (`copy_shape_ok`); with
+    template_min > 0, not two instances of one template (`template_like`)."""
     ta = seq[offsets[a]:offsets[a + 1]]
     tb = seq[offsets[b]:offsets[b + 1]]
     n = int(rule[NGRAM])
@@ -268,40 +332,23 @@ def verify(offsets: np.ndarray, seq: np.ndarray, a: int, b: int, rule: np.ndarra
     if sa.shape[0] == 0 or sb.shape[0] == 0:
         return False, 0.0
     na, nb_, both, tag = overlap(sa, sb, a_table, a_flag, b_table, shared_b, counter)
-    jaccard = both / (na + nb_ - both)
-    ok = jaccard >= rule[THRESHOLD]
+    plain = both / (na + nb_ - both)
+    similarity = plain
+    if wkeys.shape[0] > 1 and plain < 1.0:
+        similarity = _weighted_jaccard(sa, sb, a_table, a_flag, b_table, tag, wkeys, wvals)
+    ok = similarity >= threshold_for(rule, min(na, nb_))
     if not ok and rule[CONTAINMENT] <= 1.0:
         small = min(na, nb_)
         ok = small >= rule[MIN_SHINGLES] and both / small >= rule[CONTAINMENT]
-    if ok and rule[MAX_GAP] >= 0 and jaccard < 1.0:
+    if ok and rule[MAX_GAP] >= 0 and plain < 1.0:
         max_gap = int(rule[MAX_GAP])
         gaps_b = _gaps(shared_b, sb.shape[0], max_gap)
         _mark_a(sa, a_table, a_flag, tag, shared_b)  # b's flags are read: reuse the buffer for a's
         ok = copy_shape_ok(_gaps(shared_b, sa.shape[0], max_gap), gaps_b, sa.shape[0], sb.shape[0], max_gap,
                            rule[MAX_TRAILING])
-    if ok and rule[MAX_RECUR] < 1.0 and jaccard < 1.0:
-        ok = not template_like(ta, tb, rule[MAX_RECUR], int(rule[MIN_RECUR]), a_table, a_flag, b_table,
-                               counter)
-    return ok, jaccard
-
-
-@nb.njit(nogil=True, cache=True)
-def jaccard_to(offsets: np.ndarray, seq: np.ndarray, kept: np.ndarray, ngram: int, a_table: np.ndarray,
-               a_flag: np.ndarray, b_table: np.ndarray, shared_b: np.ndarray, counter: np.ndarray,
-               sh_a: np.ndarray, sh_b: np.ndarray, out: np.ndarray) -> None:
-    """out[i] = Jaccard of document i's shingle set with that of kept[i] (1.0 for itself)."""
-    for i in range(kept.shape[0]):
-        k = kept[i]
-        if k == i:
-            out[i] = 1.0
-            continue
-        sa = sh_a[:shingles_of(seq[offsets[i]:offsets[i + 1]], ngram, sh_a)]
-        sb = sh_b[:shingles_of(seq[offsets[k]:offsets[k + 1]], ngram, sh_b)]
-        if sa.shape[0] == 0 or sb.shape[0] == 0:
-            out[i] = 1.0 if sa.shape[0] == sb.shape[0] else 0.0
-            continue
-        na, nb_, both, _ = overlap(sa, sb, a_table, a_flag, b_table, shared_b, counter)
-        out[i] = both / (na + nb_ - both)
+    if ok and rule[TEMPLATE_MIN] > 0 and plain < 1.0:
+        ok = not template_like(ta, tb, int(rule[TEMPLATE_MIN]), a_table, a_flag, b_table, counter)
+    return ok, similarity
 
 
 @nb.njit(nogil=True, cache=True)
@@ -321,14 +368,16 @@ def estimate_at_least(mini: np.ndarray, a: int, b: int, min_agree: int) -> bool:
 
 @nb.njit(nogil=True, cache=True)
 def band_candidates(keys: np.ndarray, docs: np.ndarray, parent: np.ndarray, mini: np.ndarray,
-                    min_agree: int, max_bucket: int, window: int, stats: np.ndarray
-                    ) -> tuple[np.ndarray, np.ndarray]:
-    """The candidate pairs of one band still worth verifying.
+                    min_agree: int, max_bucket: int, window: int, seen: np.ndarray, stats: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The candidate pairs of one band still worth verifying, and the set of pairs verified so far.
 
     `keys[i]` is the band key of document `docs[i]`, both sorted by (key, doc) (`band_order`). Pairs
     already in one component are dropped (verifying them could not change the components), and so are
-    pairs whose 16-bit sketch bins (`mini`) agree on fewer than `min_agree` bins (skipped when <= 0).
-    stats: [candidates, verified, joined, estimate-rejected].
+    pairs whose 16-bit sketch bins (`mini`) agree on fewer than `min_agree` bins (skipped when <= 0) and
+    pairs an earlier band already sent to verification (`seen`, a `PairSet` table; it may be replaced
+    by a larger one, returned): templated pages share many bands, and a rejected pair would otherwise
+    be verified once per band. stats: [candidates, verified, joined, estimate-rejected, pairs in seen].
     """
     n = keys.shape[0]
     cap = 1024
@@ -354,6 +403,11 @@ def band_candidates(keys: np.ndarray, docs: np.ndarray, parent: np.ndarray, mini
                     if min_agree > 0 and not estimate_at_least(mini, a, b, min_agree):
                         stats[3] += 1
                         continue
+                    if 2 * (stats[4] + 1) > seen.shape[0]:
+                        seen = _grow_pairs(seen)
+                    if not _add_pair(seen, a, b):
+                        continue
+                    stats[4] += 1
                     if count == cap:
                         cap *= 2
                         left2 = np.empty(cap, dtype=np.int64)
@@ -366,29 +420,71 @@ def band_candidates(keys: np.ndarray, docs: np.ndarray, parent: np.ndarray, mini
                     count += 1
         i = j
     stats[1] += count
-    return left[:count], right[:count]
+    return left[:count], right[:count], seen
+
+
+def new_pair_set() -> np.ndarray:
+    """An empty set of document pairs for `band_candidates` (grown as needed)."""
+    return np.zeros(1 << 16, dtype=np.uint64)
+
+
+@nb.njit(inline="always", cache=True)
+def _pair_key(a: int, b: int) -> np.uint64:
+    lo, hi = (a, b) if a < b else (b, a)
+    return (np.uint64(lo) << np.uint64(32) | np.uint64(hi)) + np.uint64(1)  # 0 marks an empty slot
+
+
+@nb.njit(nogil=True, cache=True)
+def _add_pair(table: np.ndarray, a: int, b: int) -> bool:
+    """Insert the pair (a, b); False when it was there already."""
+    key = _pair_key(a, b)
+    mask = table.shape[0] - 1
+    i = np.int64(mix64(key) & np.uint64(mask))
+    while table[i] != 0:
+        if table[i] == key:
+            return False
+        i = (i + 1) & mask
+    table[i] = key
+    return True
+
+
+@nb.njit(nogil=True, cache=True)
+def _grow_pairs(table: np.ndarray) -> np.ndarray:
+    out = np.zeros(table.shape[0] * 2, dtype=np.uint64)
+    mask = out.shape[0] - 1
+    for key in table:
+        if key != 0:
+            i = np.int64(mix64(key) & np.uint64(mask))
+            while out[i] != 0:
+                i = (i + 1) & mask
+            out[i] = key
+    return out
 
 
 @nb.njit(nogil=True, cache=True)
 def verify_pairs(left: np.ndarray, right: np.ndarray, offsets: np.ndarray, seq: np.ndarray, rule: np.ndarray,
-                 a_table: np.ndarray, a_flag: np.ndarray, b_table: np.ndarray, shared_b: np.ndarray,
-                 counter: np.ndarray, sh_a: np.ndarray, sh_b: np.ndarray, out: np.ndarray) -> None:
+                 wkeys: np.ndarray, wvals: np.ndarray, a_table: np.ndarray, a_flag: np.ndarray,
+                 b_table: np.ndarray, shared_b: np.ndarray, counter: np.ndarray, sh_a: np.ndarray,
+                 sh_b: np.ndarray, out: np.ndarray) -> None:
     """out[i] = whether (left[i], right[i]) is a duplicate pair under `rule` (see `verify`)."""
     for i in range(left.shape[0]):
-        out[i] = verify(offsets, seq, left[i], right[i], rule, a_table, a_flag, b_table, shared_b, counter,
-                        sh_a, sh_b)[0]
+        out[i] = verify(offsets, seq, left[i], right[i], rule, wkeys, wvals, a_table, a_flag, b_table,
+                        shared_b, counter, sh_a, sh_b)[0]
 
 
 @nb.njit(nogil=True, cache=True)
 def join_band(keys: np.ndarray, docs: np.ndarray, parent: np.ndarray, offsets: np.ndarray, seq: np.ndarray,
-              mini: np.ndarray, min_agree: int, rule: np.ndarray, max_bucket: int, window: int,
-              a_table: np.ndarray, a_flag: np.ndarray, b_table: np.ndarray, shared_b: np.ndarray,
-              counter: np.ndarray, sh_a: np.ndarray, sh_b: np.ndarray, stats: np.ndarray) -> None:
+              mini: np.ndarray, min_agree: int, rule: np.ndarray, wkeys: np.ndarray, wvals: np.ndarray,
+              max_bucket: int, window: int, a_table: np.ndarray, a_flag: np.ndarray, b_table: np.ndarray,
+              shared_b: np.ndarray, counter: np.ndarray, sh_a: np.ndarray, sh_b: np.ndarray,
+              stats: np.ndarray) -> None:
     """One band on one thread: `band_candidates`, `verify_pairs`, then join the duplicates in `parent`.
     (The local engine runs the same three steps with verification spread over its workers.)"""
-    left, right = band_candidates(keys, docs, parent, mini, min_agree, max_bucket, window, stats)
+    seen = np.zeros(1 << 16, dtype=np.uint64)  # a fresh `new_pair_set`
+    left, right, _ = band_candidates(keys, docs, parent, mini, min_agree, max_bucket, window, seen, stats)
     ok = np.zeros(left.shape[0], dtype=np.bool_)
-    verify_pairs(left, right, offsets, seq, rule, a_table, a_flag, b_table, shared_b, counter, sh_a, sh_b, ok)
+    verify_pairs(left, right, offsets, seq, rule, wkeys, wvals, a_table, a_flag, b_table, shared_b, counter,
+                 sh_a, sh_b, ok)
     for i in range(left.shape[0]):
         if ok[i] and union(parent, left[i], right[i]):
             stats[2] += 1

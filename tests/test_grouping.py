@@ -11,8 +11,10 @@ from semel.config import DedupConfig
 from semel.grouping import assign, priority_order
 from semel.lsh import Scratch, longest_document, verify
 from semel.sketch import sketch_batch
+from semel.weights import Weights
 
 RULE = DedupConfig(inputs=["x"], output="y").rule()
+NONE = Weights.none()
 
 
 def drifting_copies(rng: np.random.Generator, steps: int, rate: float) -> list[str]:
@@ -34,7 +36,8 @@ def brute(texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndar
     ok = np.zeros((n, n), dtype=bool)
     for a in range(n):
         for b in range(a + 1, n):
-            ok[a, b] = ok[b, a] = verify(sk.seq_offsets, sk.seq, a, b, RULE, *scratch)[0]
+            pair = verify(sk.seq_offsets, sk.seq, a, b, RULE, NONE.keys, NONE.values, *scratch)
+            ok[a, b] = ok[b, a] = pair[0]
     left, right = np.nonzero(np.triu(ok))
     return components(n, left, right), ok, sk.seq_offsets, sk.seq, sk.exact
 

@@ -10,6 +10,7 @@ from semel.cluster import new_forest, roots
 from semel.config import DedupConfig
 from semel.lsh import Scratch, band_order, join_band, overlap, verify
 from semel.text.tokens import shingles_and_tokens
+from semel.weights import Weights
 
 
 @settings(max_examples=200, deadline=None)
@@ -35,7 +36,9 @@ def words(rng: np.random.Generator, n: int) -> list[str]:
 def check(texts: list[str], **settings: object) -> tuple[bool, float]:
     offsets, seq = sequences(texts)
     rule = DedupConfig(inputs=["x"], output="y", **settings).rule()  # type: ignore[arg-type]
-    return verify(offsets, seq, 0, 1, rule, *Scratch(int(np.max(np.diff(offsets)))).arrays())
+    w = Weights.none()
+    scratch = Scratch(int(np.max(np.diff(offsets)))).arrays()
+    return verify(offsets, seq, 0, 1, rule, w.keys, w.values, *scratch)
 
 
 def test_edited_truncated_and_framed_copies_pass() -> None:
@@ -65,9 +68,11 @@ def test_huge_bucket_is_linear_and_joins_everyone() -> None:
     docs = np.arange(n, dtype=np.int64)
     keys, docs = band_order(np.zeros(n, dtype=np.uint64), docs)
     parent = new_forest(n)
-    stats = np.zeros(4, dtype=np.int64)
+    stats = np.zeros(5, dtype=np.int64)
     mini = np.zeros((n, 8), dtype=np.uint16)
     rule = DedupConfig(inputs=["x"], output="y").rule()
-    join_band(keys, docs, parent, offsets, seq, mini, 0, rule, 64, 8, *Scratch(50).arrays(), stats)
+    w = Weights.none()
+    join_band(keys, docs, parent, offsets, seq, mini, 0, rule, w.keys, w.values, 64, 8, *Scratch(50).arrays(),
+              stats)
     assert len(set(roots(parent).tolist())) == 1
     assert stats[0] <= n * 8  # window pairs, not n^2 / 2

@@ -61,12 +61,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-trailing", type=float, default=0.45,
                    help="copy-shape test: the share of the longer document allowed missing at its end, "
                    "e.g. a truncated copy (default: 0.45)")
-    p.add_argument("--template-share", type=float, default=0.4,
-                   help="template test: two documents are instances of one template, not copies, when on "
-                   "both sides more than this share of the words the other side lacks recur (a name "
-                   "substituted throughout); 1 turns the test off (default: 0.4)")
     p.add_argument("--template-min", type=int, default=3,
-                   help="template test: the fewest recurring words on each side to apply it (default: 3)")
+                   help="template test: two documents are instances of one template, not copies, when on "
+                   "both sides words the other side lacks recur at least this often (a name, command or "
+                   "value substituted throughout); 0 turns the test off (default: 3)")
+    p.add_argument("--short", type=int, default=20,
+                   help="documents with fewer shingles than this need similarity 0.5, rising linearly back "
+                   "to --threshold at twice this many: a shared phrase makes short texts look alike "
+                   "(default: 20; 0 turns it off)")
+    p.add_argument("--no-df-weights", dest="df_weights", action="store_false",
+                   help="plain Jaccard: do not discount shingles that many documents of the collection "
+                   "share (licence text, templates, site boilerplate)")
     p.add_argument("--keep", default="first",
                    help="which document of a cluster to keep: first (input order, default), longest, "
                    "or field:NAME (highest numeric value); ties go to the smallest id")
@@ -97,7 +102,8 @@ def run(args: argparse.Namespace) -> int:
         threshold=args.threshold, ngram=args.ngram, shingle=args.shingle, exact_level=args.exact_level,
         num_perm=args.num_perm, bands=args.bands, rows=args.rows,
         containment=args.containment, max_gap=args.max_gap, max_trailing=args.max_trailing,
-        template_share=args.template_share, template_min=args.template_min, keep=args.keep,
+        template_min=args.template_min, short=args.short,
+        df_weights=args.df_weights, keep=args.keep,
         exact=args.exact, near=args.near, repair=args.repair,
         workers=args.workers, batch_size=args.batch_size, on_error=args.on_error, work_dir=args.work_dir,
         resume=args.resume, keep_work=args.keep_work, write_kept=args.write_kept, progress=args.progress)

@@ -61,11 +61,13 @@ from semel.lsh import (
 )
 from semel.progress import progress
 from semel.sketch import sketch_batch
+    new_pair_set,
 from semel.stages import StageStats, peak_rss_mb, summary_dict
 
 CLUSTERS_FILE = "clusters.parquet"
 STATS_FILE = "stats.json"
 
+from semel.weights import Weights, collection_weights
 
 @dataclass
 class DedupStats:
@@ -298,7 +300,8 @@ def _stage_cluster(cfg: DedupConfig, work: _Work) -> None:
         is_rep[order[starts]] = True
     else:
         is_rep = np.ones(n, dtype=bool)
-    counters = np.zeros(4, dtype=np.int64)
+    counters = np.zeros(5, dtype=np.int64)
+    weights = Weights.none()
     if cfg.near and n:
         offsets, seq = _load_sequences(parts)
         mini = _load_rows(parts, "mini")
@@ -313,7 +316,7 @@ def _stage_cluster(cfg: DedupConfig, work: _Work) -> None:
         def verify_chunk(args: tuple[np.ndarray, np.ndarray, tuple]) -> np.ndarray:
             left, right, scratch = args
             ok = np.zeros(len(left), dtype=np.bool_)
-            verify_pairs(left, right, offsets, seq, rule, *scratch, ok)
+            verify_pairs(left, right, offsets, seq, rule, weights.keys, weights.values, *scratch, ok)
             return ok
 
         # per band: candidates not yet joined (sequential), verified on all cores, then joined; the
@@ -322,8 +325,8 @@ def _stage_cluster(cfg: DedupConfig, work: _Work) -> None:
             sorted_bands = _ordered_map(pool, lambda b: band_order(_load_band(parts, b)[reps], reps),
                                         iter(range(bands)), 2)
             for keys, docs in sorted_bands:
-                left, right = band_candidates(keys, docs, parent, mini, min_agree, cfg.max_bucket,
-                                              cfg.bucket_window, counters)
+                left, right, seen = band_candidates(keys, docs, parent, mini, min_agree, cfg.max_bucket,
+                                                    cfg.bucket_window, seen, counters)
                 bounds = np.linspace(0, len(left), len(scratches) + 1).astype(int)
                 chunks = [(left[s:t], right[s:t], scratches[w])
                           for w, (s, t) in enumerate(zip(bounds[:-1], bounds[1:], strict=True))]
@@ -338,7 +341,7 @@ def _stage_cluster(cfg: DedupConfig, work: _Work) -> None:
     with atomic_path(os.path.join(out, "labels.npy")) as tmp, open(tmp, "wb") as f:
         np.save(f, labels, allow_pickle=False)
     work.mark_done("cluster", {"candidates": int(counters[0]), "verified": int(counters[1]),
-                               "estimate_rejected": int(counters[3])})
+                               "estimate_rejected": int(counters[3]), "frequent_shingles": weights.frequent})
 
 
 def _stage_keep(cfg: DedupConfig, work: _Work) -> pa.Table:
@@ -355,7 +358,7 @@ def _stage_keep(cfg: DedupConfig, work: _Work) -> pa.Table:
     mini = _load_rows(parts, "mini") if parts else np.zeros((0, 1), np.uint16)
     order = priority_order(meta.column("priority").to_numpy(), ids)
     kept_idx, sim = assign(labels, order, offsets, seq, exact, cfg.exact, mini, _min_agree(cfg, mini),
-                           cfg.rule(), cfg.workers)
+                           cfg.rule(), weights, cfg.workers)
     table = clusters_table(meta.column("id"), ids, kept_idx, sim, exact)
     with atomic_path(os.path.join(cfg.output, CLUSTERS_FILE)) as tmp:
         pq.write_table(table, tmp)
@@ -393,6 +396,7 @@ def _copy_kept_lines(cfg: DedupConfig, work: _Work, clusters: pa.Table, out_path
                             chunk = []
             if chunk:
                 writer.write(_raw_batch(chunk))
+        weights = collection_weights(offsets, seq, reps, cfg.ngram) if cfg.df_weights else Weights.none()
 
 
 def _raw_batch(lines: list[bytes]) -> pa.RecordBatch:
@@ -409,6 +413,7 @@ def _stage_write(cfg: DedupConfig, work: _Work, clusters: pa.Table) -> str | Non
     if not cfg.repair and "-" not in cfg.inputs and all(detect_format(p) == "jsonl" for p in cfg.inputs):
         _copy_kept_lines(cfg, work, clusters, out_path)
         work.mark_done("write", {"path": out_path})
+            seen = new_pair_set()
         return out_path
     kept_rows = np.flatnonzero(clusters.column("kept").to_numpy(zero_copy_only=False))
     spec = InputSpec(paths=list(cfg.inputs), id_field=cfg.id_field, text_field=cfg.text_field,
@@ -425,6 +430,9 @@ def _stage_write(cfg: DedupConfig, work: _Work, clusters: pa.Table) -> str | Non
             if cfg.repair and selected.num_rows:
                 idx = selected.schema.get_field_index(TEXT)
                 selected = selected.set_column(idx, TEXT, repaired_texts(selected.column(TEXT)))
+    for name, array in (("weight_keys", weights.keys), ("weight_values", weights.values)):
+        with atomic_path(os.path.join(out, f"{name}.npy")) as tmp, open(tmp, "wb") as f:
+            np.save(f, array, allow_pickle=False)
             else:  # the writer can copy raw lines without comparing texts
                 selected = selected.append_column(CHANGED, pa.array(np.zeros(selected.num_rows, bool)))
             if selected.num_rows:
@@ -442,6 +450,8 @@ def kept_output_path(cfg: DedupConfig) -> str | None:
         return os.path.join(cfg.output, "kept.jsonl")
     fmt = detect_format(first)
     if fmt == "txtdir":
+    weights = Weights(np.load(work.path("cluster", "weight_keys.npy")),
+                      np.load(work.path("cluster", "weight_values.npy")))
         return os.path.join(cfg.output, "kept")
     if fmt == "txt":
         return os.path.join(cfg.output, "kept.txt")

@@ -47,17 +47,19 @@ from semel.engines.local import (
     settings_dict,
 )
 from semel.engines.spark_session import get_spark, is_local
-from semel.errors import InputError, SemelError
+from semel.errors import InputError, SemelError, escape
 from semel.grouping import assign_components
 from semel.io import ID, LINE, TEXT, ErrorLog, InputSpec, atomic_path
 from semel.io.batching import rebatch
-from semel.io.formats import _ZstdReader, detect_format, split_compression
+from semel.io.formats import decompressed, detect_format, split_compression
 from semel.io.jsonl import read_jsonl
+from semel.io.outputs import Outputs
 from semel.io.parquet import read_parquet
 from semel.lsh import Scratch, longest_document, min_agreement
 from semel.lsh import verify_pairs as lsh_verify_pairs
 from semel.sketch import sketch_batch
 from semel.stages import StageStats, peak_rss_mb
+from semel.weights import Weights, df_floor, exact_counts, scratch_for
 
 MINI_DTYPE = np.uint16
 
@@ -256,8 +258,8 @@ def _minis(a: pa.Array, b: pa.Array) -> np.ndarray:
     return out
 
 
-def verify_pairs(cfg: DedupConfig, a_seq: pa.Array, b_seq: pa.Array, a_mini: pa.Array, b_mini: pa.Array
-                 ) -> np.ndarray:
+def verify_pairs(cfg: DedupConfig, a_seq: pa.Array, b_seq: pa.Array, a_mini: pa.Array, b_mini: pa.Array,
+                 weights: Weights | None = None) -> np.ndarray:
     """Which pairs (a < b) are duplicates, by the embedded engine's own rule: the sketch-bin estimate filter
     of `band_candidates` (at least `min_agreement` bins agree), then `semel.lsh.verify_pairs` on the whole
     batch of pairs in one call."""
@@ -274,7 +276,9 @@ def verify_pairs(cfg: DedupConfig, a_seq: pa.Array, b_seq: pa.Array, a_mini: pa.
             passed = (mini[0::2] == mini[1::2]).sum(axis=1) >= min_agree
             left, right = left[passed], right[passed]
     ok = np.zeros(len(left), dtype=np.bool_)
-    lsh_verify_pairs(left, right, off, val, cfg.rule(), *Scratch(longest_document(off)).arrays(), ok)
+    w = weights or Weights.none()
+    scratch = Scratch(longest_document(off)).arrays()
+    lsh_verify_pairs(left, right, off, val, cfg.rule(), w.keys, w.values, *scratch, ok)
     out = np.zeros(k, dtype=bool)
     out[left[ok] // 2] = True
     return out
@@ -294,10 +298,8 @@ def components_one_task(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.nd
 
 def _open_bytes(data: bytes, display: str) -> Any:
     _, comp = split_compression(display)
-    if comp == "gzip":
-        return gzip.GzipFile(fileobj=io.BytesIO(data), mode="rb")
-    if comp == "zstd":
-        return _ZstdReader(io.BytesIO(data))
+    if comp is not None:  # truncated or corrupt streams are errors naming the file, as in the local engine
+        return decompressed(io.BytesIO(data), display, comp)
     return io.BytesIO(data)
 
 
@@ -444,6 +446,8 @@ class _Work:
                 raise SemelError(f"cannot resume: {self.root} was made with other settings or another "
                                  "engine; rerun without --resume to start over")
         else:
+            if fs.is_local(self.root):
+                _refuse_foreign_work(_local_path(fs.qualify(self.root)))
             fs.delete(self.root)
             fs.write_text(manifest, json.dumps({"fingerprint": fp, "engine": "spark"}))
 
@@ -456,6 +460,19 @@ class _Work:
 
     def mark_done(self, stage: str, info: dict) -> None:
         self.fs.write_text(self.path(stage + "._DONE.json"), json.dumps(info, sort_keys=True))
+
+
+def _refuse_foreign_work(root: str) -> None:
+    """A local work folder is wiped before a fresh run: refuse one that holds what semel did not put there
+    (Hadoop's own .crc checksum files aside)."""
+    if not os.path.isdir(root):
+        return
+    for entry in os.listdir(root):
+        name = entry[1:-4] if entry.startswith(".") and entry.endswith(".crc") else entry
+        if name not in ("manifest.json", "sketch", "cluster", "keep", "write") and not name.endswith(
+                ("._DONE.json", ".tmp")):
+            raise SemelError(f"the work folder {escape(root)} holds files semel did not create "
+                             f"({escape(entry)}); give --work-dir a new or empty folder")
 
 
 def _input_files(cfg: DedupConfig, fs: _FS) -> list[tuple[str, str, str]]:
@@ -590,6 +607,39 @@ def _star_components(spark: Any, edges: Any) -> Any:
     raise SemelError("connected components did not converge in 200 rounds")
 
 
+def _collection_weights(spark: Any, cfg: DedupConfig, reps: Any, path: str) -> int:
+    """Write the shingles at or above the df floor with their document counts (among the distinct
+    documents `reps`, by a group-by) to `path`; return how many documents were counted. The embedded
+    engine gets the same counts for the same shingles (semel.weights)."""
+    from pyspark.sql import functions as F
+
+    ngram = cfg.ngram
+    n = reps.count()
+    floor = df_floor(n)
+
+    def count_task(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for b in batches:
+            off, val = _ragged(b.column("seq"))
+            docs = np.arange(len(off) - 1, dtype=np.int64)
+            values, counts = exact_counts(off, val, docs, ngram, np.zeros((2, 0), np.uint8), 0,
+                                          *scratch_for(off))
+            yield pa.RecordBatch.from_arrays([pa.array(values.astype(np.int64)), pa.array(counts)],
+                                             names=["v", "c"])
+
+    (reps.select("seq").mapInArrow(count_task, "v long, c long").groupBy("v")
+     .agg(F.sum("c").alias("c")).where(F.col("c") >= floor).write.mode("overwrite").parquet(path))
+    return n
+
+
+def _load_weights(spark: Any, path: str, documents: int) -> Weights:
+    """The Weights table from what `_collection_weights` wrote (none when nothing was counted)."""
+    if documents <= df_floor(documents):
+        return Weights.none()
+    table = spark.read.parquet(path).toArrow()
+    values = table.column("v").to_numpy().astype(np.uint32)
+    return Weights.from_counts(values, table.column("c").to_numpy().astype(np.int64), documents)
+
+
 def _stage_cluster(spark: Any, cfg: DedupConfig, work: _Work, info: dict) -> dict:
     from pyspark.sql import functions as F
 
@@ -606,8 +656,14 @@ def _stage_cluster(spark: Any, cfg: DedupConfig, work: _Work, info: dict) -> dic
         reps = tagged.where(F.col("row") == F.col("first"))
     else:
         reps = docs
+    weights = Weights.none()
+    weight_docs = 0
     if cfg.near:
-        reps = reps.where(F.length("seq") > 0).select("row", "bands")
+        reps = reps.where(F.length("seq") > 0)
+        if cfg.df_weights:
+            weight_docs = _collection_weights(spark, cfg, reps, work.path("cluster", "weights"))
+            weights = _load_weights(spark, work.path("cluster", "weights"), weight_docs)
+        reps = reps.select("row", "bands")
         buckets = (reps.select("row", F.posexplode("bands").alias("band", "key"))
                    .groupBy("band", "key").agg(F.collect_list("row").alias("members"))
                    .where(F.size("members") > 1).select("members"))
@@ -631,7 +687,8 @@ def _stage_cluster(spark: Any, cfg: DedupConfig, work: _Work, info: dict) -> dic
 
         def verify_task(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
             for b in batches:
-                ok = verify_pairs(cfg, b.column("sa"), b.column("sb"), b.column("ma"), b.column("mb"))
+                ok = verify_pairs(cfg, b.column("sa"), b.column("sb"), b.column("ma"), b.column("mb"),
+                                  weights)
                 yield pa.RecordBatch.from_arrays([b.column("a"), b.column("b"), b.column("n"), pa.array(ok)],
                                                  names=["a", "b", "n", "ok"])
 
@@ -657,12 +714,14 @@ def _stage_cluster(spark: Any, cfg: DedupConfig, work: _Work, info: dict) -> dic
         labels.write.mode("overwrite").parquet(labels_dir)
     else:
         spark.createDataFrame([], "node long, label long").write.mode("overwrite").parquet(labels_dir)
-    done = {"candidates": candidates, "verified": verified}
+    done = {"candidates": candidates, "verified": verified, "weight_docs": weight_docs,
+            "frequent_shingles": weights.frequent}
     work.mark_done("cluster", done)
     return done
 
 
-def assign_task(cfg: DedupConfig) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
+def assign_task(cfg: DedupConfig, weights: Weights) -> Callable[[Iterator[pa.RecordBatch]],
+                                                                Iterator[pa.RecordBatch]]:
     """mapInArrow task: whole components, rows sorted by (label, keep-priority order) -> (row, kept_row,
     sim) by the embedded engine's own `semel.grouping.assign_components`."""
     rule = cfg.rule()
@@ -683,8 +742,8 @@ def assign_task(cfg: DedupConfig) -> Callable[[Iterator[pa.RecordBatch]], Iterat
         kept = np.empty(table.num_rows, dtype=np.int64)
         sim = np.empty(table.num_rows, dtype=np.float64)
         assign_components(comp_offsets, members, off, val, np.ascontiguousarray(exact).view(np.uint64),
-                          cfg.exact, np.ascontiguousarray(mini), min_agree, rule,
-                          *Scratch(longest_document(off)).arrays(), kept, sim)
+                          cfg.exact, np.ascontiguousarray(mini), min_agree, rule, weights.keys,
+                          weights.values, *Scratch(longest_document(off)).arrays(), kept, sim)
         yield pa.RecordBatch.from_arrays([pa.array(rows), pa.array(rows[kept]), pa.array(np.round(sim, 6))],
                                          names=["row", "kept_row", "sim"])
 
@@ -699,6 +758,9 @@ def _stage_keep(spark: Any, cfg: DedupConfig, work: _Work, info: dict) -> None:
     labels = spark.read.parquet(work.path("cluster", "labels"))
     lab = (docs.join(labels.withColumnRenamed("node", "row"), "row", "left")
            .withColumn("label", F.coalesce("label", "row")))
+    weight_docs = int((work.done("cluster") or {}).get("weight_docs", 0))
+    weights = _load_weights(spark, work.path("cluster", "weights"), weight_docs) if weight_docs else \
+        Weights.none()
     # inside each component, the greedy pass of semel.grouping in keep-priority order (highest priority,
     # then smallest id, then first row): every removed document is verified against its kept one
     sizes = lab.groupBy("label").agg(F.count(F.lit(1)).alias("n")).where("n > 1").select("label")
@@ -706,7 +768,7 @@ def _stage_keep(spark: Any, cfg: DedupConfig, work: _Work, info: dict) -> None:
     assigned = (multi.select("label", "row", "id", "negp", "exact0", "exact1", "seq", "mini")
                 .repartition("label")
                 .sortWithinPartitions("label", F.asc_nulls_last("negp"), "id", "row")
-                .mapInArrow(assign_task(cfg), "row long, kept_row long, sim double"))
+                .mapInArrow(assign_task(cfg, weights), "row long, kept_row long, sim double"))
     c = (lab.join(assigned, "row", "left")
          .withColumn("kept_row", F.coalesce("kept_row", "row"))
          .withColumn("sim", F.coalesce("sim", F.lit(1.0))))
@@ -872,6 +934,18 @@ def run_dedup(cfg: DedupConfig, master: str | None = None, conf: dict | list | N
             # small data on one machine: adaptive execution runs every exchange as a job of its own and
             # costs more in driver round trips than it saves; the fixed few partitions are right anyway
             spark.conf.set("spark.sql.adaptive.enabled", "false")
+    local_out = _local_path(fs.qualify(cfg.output)) if fs.is_local(cfg.output) else None
+    with Outputs(local_out or "-", folder=True, inputs=[_local_path(u) for u, _, _ in files if fs.is_local(u)]
+                 ) as outputs:  # local outputs: the previous run's leftovers go, as in the local engine
+        clusters, stats = _run_stages(spark, cfg, fs, files, old, startup)
+        if local_out is not None:
+            outputs.produced(CLUSTERS_FILE)
+            outputs.produced(STATS_FILE)
+    return clusters, stats
+
+
+def _run_stages(spark: Any, cfg: DedupConfig, fs: _FS, files: list[tuple[str, str, str]], old: dict,
+                startup: float) -> tuple[pa.Table, DedupStats]:
     work = _Work(cfg, fs)
     stats = DedupStats()
     stats.bands, stats.rows = cfg.band_rows

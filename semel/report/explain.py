@@ -1,7 +1,8 @@
 """`semel explain`: why one document was kept or removed, with the evidence a user can check.
 
 For a dedup run: the rule (unique, original, exact, near), the cluster and the document kept in its
-place, the exact Jaccard of the two word-n-gram sets (what the run verified), the MinHash estimate with
+place, the verified similarity (Jaccard of the two n-gram sets, each n-gram weighted by how many documents
+share it) and the plain Jaccard, the MinHash estimate with
 the run's number of bins (what LSH saw), the chance that LSH made them candidates, and a few of the
 shared n-grams as words. For a repair, lines or substrings run: the spans removed, with offsets and
 the text cut from the original document. The texts are fetched from
@@ -31,8 +32,8 @@ RULES = {
     "unique": "kept: no other document is a copy of it",
     "original": "kept: the document kept for its cluster (keep policy)",
     "exact": "removed: exact copy (same words in the same order, ignoring case, spacing, punctuation)",
-    "near": "removed: near copy (LSH candidate verified on its word n-gram set, directly or "
-            "through another member of the cluster)",
+    "near": "removed: near copy of the kept document (an LSH candidate verified directly against it: "
+            "similarity of the n-gram sets, shaped like a copy, not two instances of one template)",
     "repaired": "kept, with repeated text removed from inside it",
     "unchanged": "kept unchanged: nothing repeated inside it",
     "dropped": "removed: above a repetition threshold (--drop-above)",
@@ -162,10 +163,9 @@ def explain_dedup(run: RunInfo, doc_id: str, inputs: list[str] | None = None) ->
     if s.get("bands") and s.get("rows"):
         p = candidate_probability(exact, int(s["bands"]), int(s["rows"]))
         ex.candidate_probability = round(float(p), 6)
-    threshold = float(s.get("threshold", 0.3))
-    if reason == "near" and exact < threshold:
-        ex.notes.append(f"similarity to the kept document is below the threshold {threshold:g}: it joined "
-                        "the cluster through another member similar to both")
+    if s.get("df_weights", False) and ex.similarity is not None and abs(ex.similarity - exact) > 1e-6:
+        ex.notes.append(f"verified similarity {ex.similarity:g} weighs shingles by how many documents of the "
+                        f"collection share them (plain Jaccard {exact:g})")
     return ex
 
 

@@ -1,0 +1,199 @@
+"""Shingle document frequencies, and the weight verification gives each shingle.
+
+A shingle that many documents of the collection contain (a licence paragraph, a man-page section
+heading, a site's footer, the fixed text of a template) is weak evidence that two documents are
+copies. Verification therefore compares documents by a Jaccard similarity in which each shingle weighs
+
+    w(df) = 1                                   for df < floor
+    w(df) = (log(N / df) / log(N / floor))^2    above it (1 at the floor, 0 when every document has it)
+
+with N the number of distinct documents and floor = clamp(0.1% of N, 3, 100): below the floor a shingle
+counts fully, so a story copied a few dozen times keeps its full weight, while a template shared by
+hundreds of pages barely counts. The floor stops growing at 100 so that at a billion documents a template
+used by a few thousand pages is still discounted.
+
+Only shingles at or above the floor need an exact count. They are found in two passes with bounded
+memory: a count-min sketch over every document's distinct shingles (it never undercounts), then exact
+counts for the shingles the sketch puts at or above the floor. The Spark engine counts exactly with a
+group-by and keeps the same shingles, so both engines build the same table.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numba as nb
+import numpy as np
+
+from semel.lsh import USED, _insert, _mask_for, _next_tag, shingles_of
+from semel.text.tokens import mix64
+
+FLOOR_SHARE, FLOOR_MIN, FLOOR_MAX = 0.001, 3, 100
+
+
+def df_floor(documents: int) -> int:
+    """The document frequency from which a shingle's weight falls below 1."""
+    return int(min(max(FLOOR_MIN, math.ceil(FLOOR_SHARE * documents)), FLOOR_MAX))
+
+
+@dataclass
+class Weights:
+    """An open-addressing table from shingle value to weight (keys carry USED; 0 = empty slot), for the
+    shingles at or above the floor; every other shingle weighs 1 (semel.lsh.weight_of reads it). An
+    empty table means plain Jaccard."""
+
+    keys: np.ndarray  # uint64[2^k]
+    values: np.ndarray  # float64[2^k]
+    documents: int = 0
+    frequent: int = 0
+
+    @classmethod
+    def none(cls) -> Weights:
+        return cls(np.zeros(1, np.uint64), np.ones(1, np.float64))
+
+    @classmethod
+    def from_counts(cls, values: np.ndarray, counts: np.ndarray, documents: int) -> Weights:
+        """The table for shingles `values` seen in `counts` documents (only those >= the floor are kept)."""
+        floor = df_floor(documents)
+        keep = counts >= floor
+        values, counts = np.asarray(values, np.uint32)[keep], np.asarray(counts, np.int64)[keep]
+        if len(values) == 0:
+            return cls(np.zeros(1, np.uint64), np.ones(1, np.float64), documents, 0)
+        w = (np.log(documents / counts) / math.log(documents / floor)) ** 2 if documents > floor else \
+            np.zeros(len(counts))
+        size = 1 << int(2 * len(values)).bit_length()
+        keys = np.zeros(size, np.uint64)
+        table = np.ones(size, np.float64)
+        _fill(keys, table, values, np.clip(w, 0.0, 1.0))
+        return cls(keys, table, documents, int(len(values)))
+
+
+@nb.njit(nogil=True, cache=True)
+def _fill(keys: np.ndarray, table: np.ndarray, values: np.ndarray, w: np.ndarray) -> None:
+    mask = keys.shape[0] - 1
+    for i in range(values.shape[0]):
+        v = values[i]
+        j = np.int64(mix64(np.uint64(v)) & np.uint64(mask))
+        while keys[j] != 0:
+            j = (j + 1) & mask
+        keys[j] = USED | np.uint64(v)
+        table[j] = w[i]
+
+
+@nb.njit(nogil=True, cache=True)
+def _doc_distinct(tokens: np.ndarray, ngram: int, sh: np.ndarray, seen: np.ndarray, flag: np.ndarray,
+                  other: np.ndarray, counter: np.ndarray) -> int:
+    """Move one document's distinct shingle values to the front of `sh`; return how many."""
+    k = shingles_of(tokens, ngram, sh)
+    tag = _next_tag(seen, other, counter)
+    mask = _mask_for(k, seen)
+    m = 0
+    for i in range(k):
+        _, new = _insert(seen, mask, tag, sh[i])
+        if new:
+            sh[m] = sh[i]
+            m += 1
+    return m
+
+
+@nb.njit(nogil=True, cache=True)
+def _sketch_counts(offsets: np.ndarray, seq: np.ndarray, docs: np.ndarray, ngram: int, cms: np.ndarray,
+                   sh: np.ndarray, seen: np.ndarray, flag: np.ndarray, other: np.ndarray,
+                   counter: np.ndarray) -> None:
+    """Count-min sketch (2 rows of saturating 8-bit counters: the floor is at most 100) of the documents
+    each shingle value occurs in."""
+    mask = np.uint64(cms.shape[1] - 1)
+    for d in docs:
+        m = _doc_distinct(seq[offsets[d]:offsets[d + 1]], ngram, sh, seen, flag, other, counter)
+        for i in range(m):
+            h = mix64(np.uint64(sh[i]))
+            i0 = np.int64(h & mask)
+            i1 = np.int64((h >> np.uint64(32)) & mask)
+            if cms[0, i0] < 255:
+                cms[0, i0] += 1
+            if cms[1, i1] < 255:
+                cms[1, i1] += 1
+
+
+@nb.njit(nogil=True, cache=True)
+def _grow(keys: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    new_keys = np.zeros(keys.shape[0] * 2, np.uint64)
+    new_counts = np.zeros(keys.shape[0] * 2, np.int64)
+    mask = new_keys.shape[0] - 1
+    for i in range(keys.shape[0]):
+        if keys[i] != 0:
+            j = np.int64(mix64(keys[i] ^ USED) & np.uint64(mask))
+            while new_keys[j] != 0:
+                j = (j + 1) & mask
+            new_keys[j] = keys[i]
+            new_counts[j] = counts[i]
+    return new_keys, new_counts
+
+
+@nb.njit(nogil=True, cache=True)
+def exact_counts(offsets: np.ndarray, seq: np.ndarray, docs: np.ndarray, ngram: int, cms: np.ndarray,
+                 floor: int, sh: np.ndarray, seen: np.ndarray, flag: np.ndarray, other: np.ndarray,
+                 counter: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(values, document counts) of every shingle value of `docs` whose count-min estimate is >= floor
+    (all of them when `cms` has no columns)."""
+    keys = np.zeros(1024, np.uint64)
+    counts = np.zeros(1024, np.int64)
+    used = 0
+    use_cms = cms.shape[1] > 0
+    mask64 = np.uint64(cms.shape[1] - 1) if use_cms else np.uint64(0)
+    for d in docs:
+        m = _doc_distinct(seq[offsets[d]:offsets[d + 1]], ngram, sh, seen, flag, other, counter)
+        for i in range(m):
+            v = sh[i]
+            h = mix64(np.uint64(v))
+            if use_cms:
+                estimate = min(cms[0, np.int64(h & mask64)], cms[1, np.int64((h >> np.uint64(32)) & mask64)])
+                if estimate < floor:
+                    continue
+            if 2 * (used + 1) > keys.shape[0]:
+                keys, counts = _grow(keys, counts)
+            mask = keys.shape[0] - 1
+            want = USED | np.uint64(v)
+            j = np.int64(h & np.uint64(mask))
+            while keys[j] != 0 and keys[j] != want:
+                j = (j + 1) & mask
+            if keys[j] == 0:
+                keys[j] = want
+                used += 1
+            counts[j] += 1
+    values = np.empty(used, np.uint32)
+    out = np.empty(used, np.int64)
+    t = 0
+    for j in range(keys.shape[0]):
+        if keys[j] != 0:
+            values[t] = np.uint32(keys[j] ^ USED)
+            out[t] = counts[j]
+            t += 1
+    return values, out
+
+
+def scratch_for(offsets: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Buffers for the counting kernels, sized for the longest document."""
+    longest = int(np.max(np.diff(offsets))) if len(offsets) > 1 else 0
+    size = 1 << max(4, int(2 * max(longest, 1) - 1).bit_length())
+    return (np.zeros(max(longest, 1), np.uint32), np.zeros(size, np.uint64), np.zeros(size, np.uint8),
+            np.zeros(size, np.uint64), np.zeros(1, np.int64))
+
+
+def sketch_width(shingles: int, floor: int) -> int:
+    """Count-min columns: about 4 x shingles / floor, so that chance collisions rarely lift a rare
+    shingle to the floor (each one only costs an exact count), within 64 KiB..16 MiB a row."""
+    return 1 << int(min(24, max(16, math.ceil(math.log2(max(1, 4 * shingles // floor))))))
+
+
+def collection_weights(offsets: np.ndarray, seq: np.ndarray, docs: np.ndarray, ngram: int) -> Weights:
+    """The weights of a whole collection held in memory (`docs`: the distinct documents to count)."""
+    n = len(docs)
+    floor = df_floor(n)
+    if n <= floor:
+        return Weights.none()
+    buffers = scratch_for(offsets)
+    cms = np.zeros((2, sketch_width(int(np.sum(np.diff(offsets)[docs])), floor)), np.uint8)
+    _sketch_counts(offsets, seq, docs, ngram, cms, *buffers)
+    values, counts = exact_counts(offsets, seq, docs, ngram, cms, floor, *buffers)
+    return Weights.from_counts(values, counts, n)
