@@ -226,3 +226,15 @@ def test_length_bins() -> None:
     labels, counts = length_bins(np.array([1, 15, 16, 40, 200]))
     assert labels[:3] == ["1–15", "16–31", "32–63"] and counts[:3] == [2, 1, 1] and sum(counts) == 5
     assert length_bins(np.array([], np.int64)) == ([], [])
+
+
+def test_warnings_name_big_clusters_and_low_similarity_removals() -> None:
+    from semel.report.data import dedup_warnings
+
+    assert dedup_warnings(np.array([2, 3, 5]), np.array([0.9, 0.8]), 1000, 0.3) == []
+    notes = dedup_warnings(np.array([2, 300]), np.array([0.31, 0.45, 0.9]), 1000, 0.3)
+    assert len(notes) == 2
+    assert "300 documents, 30.0%" in notes[0]
+    assert "2 of 3 near copies" in notes[1]
+    # a strict threshold: nothing below it can have been removed, so no warning about similarity
+    assert dedup_warnings(np.array([2]), np.array([0.9]), 1000, 0.6) == []

@@ -193,11 +193,41 @@ def _dedup(data: ReportData, opts: dict[str, Any]) -> None:
         data.summary.append(("bytes removed", _mb(removed_bytes), _pct(removed_bytes, bytes_in)))
     if st.get("candidates") is not None:
         data.summary.append(("LSH candidates", f"{int(st['candidates']):,}",
-                             f"{int(st.get('verified') or 0):,} verified as duplicates"))
+                             f"{int(st.get('verified') or 0):,} distinct pairs verified"))
     if st.get("skipped_records"):
         data.summary.append(("skipped records", f"{int(st['skipped_records']):,}", "see errors.jsonl"))
     _stage_summary(data)
+    data.notes.extend(dedup_warnings(sizes[is_orig], sims[is_near], n, data.threshold))
     data.index = _dedup_index(t, kept, opts["index_limit"])
+
+
+#: a cluster holding more than this share of the collection (and at least BIG_CLUSTER_MIN documents) is
+#: flagged: on real text such clusters were templates or boilerplate more often than copies
+BIG_CLUSTER_SHARE, BIG_CLUSTER_MIN = 0.01, 20
+#: near removals below this similarity to their kept document are worth a look
+LOW_SIMILARITY = 0.5
+
+
+def dedup_warnings(cluster_sizes: np.ndarray, near_similarities: np.ndarray, documents: int,
+                   threshold: float) -> list[str]:
+    """What a person should check before trusting a dedup run: clusters that hold an unusual share of
+    the collection, and removals at low similarity to the document kept in their place."""
+    notes = []
+    big = cluster_sizes[(cluster_sizes >= BIG_CLUSTER_MIN) & (cluster_sizes > BIG_CLUSTER_SHARE * documents)]
+    if big.size:
+        largest = int(big.max())
+        notes.append(f"Warning: {big.size:,} cluster(s) hold more than {BIG_CLUSTER_SHARE:.0%} of the "
+                     f"collection (largest {largest:,} documents, {largest / max(documents, 1):.1%}). On "
+                     "real text such clusters are often one template or boilerplate, not copies: read a "
+                     "few members below before removing them.")
+    low = int(np.sum(near_similarities < max(LOW_SIMILARITY, threshold)))
+    if low and threshold < LOW_SIMILARITY:
+        notes.append(f"Warning: {low:,} of {near_similarities.size:,} near copies "
+                     f"({low / near_similarities.size:.1%}) were removed at similarity below "
+                     f"{LOW_SIMILARITY:g} to their kept document (threshold {threshold:g}). Heavily edited "
+                     "copies look like that, and so do different documents that share much text: see "
+                     "the borderline pairs.")
+    return notes
 
 
 def _dedup_index(t: pa.Table, kept: np.ndarray, limit: int) -> dict[str, Any]:
