@@ -10,9 +10,12 @@ Definitions (choices where the paper is terse are noted):
   Units are compared exactly (after stripping), as in the paper.
 - ``dup_line_frac`` / ``dup_para_frac``: share of units that repeat an earlier unit.
 - ``dup_line_char_frac`` / ``dup_para_char_frac``: characters in those repeats over characters in all units.
-- words are whitespace-separated tokens, except that each Han / kana character is its own word (so
-  Chinese and Japanese get n-grams too). A word's characters are its length; n-gram statistics divide by
-  the characters of all words.
+- words are normalised as RedPajama-V2 does before its n-gram signals: ASCII punctuation removed (so
+  "Frank," and "Frank" are one word, "don't" is "dont", a lone "-" is no word) and case folded, then split
+  at whitespace; each Han / kana character is its own word (so Chinese and Japanese get n-grams too). A
+  word's characters are its length after that; n-gram statistics divide by the characters of all words.
+  (RedPajama-V2 also applies Unicode NFD, so its lengths count accents as extra characters; semel counts
+  the characters as written.)
 - ``top_{n}_gram_char_frac`` (n = 2, 3, 4): count × characters of the most frequent n-gram (the longest one
   among ties); 0 when no n-gram occurs twice; capped at 1.
 - ``dup_{n}_gram_char_frac`` (n = 5 … 10): characters of the words covered by any n-gram that occurs more
@@ -22,8 +25,9 @@ Definitions (choices where the paper is terse are noted):
 N-grams are hashed to 64-bit integers (a random-looking 64-bit value per distinct word, polynomial rolling
 combination) and counted in a hash table, so a document costs O(w) for w words. `repetition_stats_batch`
 computes everything in one compiled pass over the UTF-8 buffer of an Arrow string array (no Python object
-per word, line or document); `repetition_stats` runs the same code on one string. Lines, paragraphs and
-words are compared exactly (hash, then bytes), so only n-grams rely on 64-bit hashes, as before.
+per word, line or document); `repetition_stats` runs the same code on one string. Lines and paragraphs
+are compared exactly (hash, then bytes), words exactly after normalisation (hash, then code points), so
+only n-grams rely on 64-bit hashes.
 """
 from __future__ import annotations
 
@@ -34,7 +38,7 @@ import numba as nb
 import numpy as np
 import pyarrow as pa
 
-from semel.text.tokens import decode, string_buffers
+from semel.text.tokens import decode, fold_case, string_buffers
 
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f"
 _WORD = re.compile(rf"[{_CJK}]|[^\s{_CJK}]+")
@@ -71,9 +75,18 @@ def _splitmix64(x: np.ndarray) -> np.ndarray:
         return z ^ (z >> np.uint64(31))
 
 
+_ASCII_PUNCT = str.maketrans("", "", "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
+
+
 def words(text: str) -> list[str]:
-    """The words the n-gram statistics count (see the module docstring)."""
-    return _WORD.findall(text)
+    """The words the n-gram statistics count, normalised (see the module docstring)."""
+    out = (_fold(w.translate(_ASCII_PUNCT)) for w in _WORD.findall(text))
+    return [w for w in out if w]
+
+
+def _fold(word: str) -> str:
+    """`semel.text.tokens.fold_case` on every character (what the compiled pass does)."""
+    return "".join(chr(fold_case(ord(c))) for c in word)
 
 
 def _dup_fracs(units: list[str]) -> tuple[float, float]:
@@ -179,6 +192,12 @@ def _is_cjk(cp: int) -> bool:
 
 
 @nb.njit(inline="always", cache=True)
+def _is_ascii_punct(cp: int) -> bool:
+    """Python's `string.punctuation`, which RedPajama-V2 removes from words."""
+    return (0x21 <= cp <= 0x2F) or (0x3A <= cp <= 0x40) or (0x5B <= cp <= 0x60) or (0x7B <= cp <= 0x7E)
+
+
+@nb.njit(inline="always", cache=True)
 def _splitmix(x: np.uint64) -> np.uint64:
     z = x + _MUL
     z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
@@ -214,9 +233,9 @@ def _table_size(n: int) -> int:
 
 @nb.njit(cache=True)
 def _intern(data: np.ndarray, starts: np.ndarray, ends: np.ndarray, n: int, ids: np.ndarray) -> int:
-    """Exact interning of the byte strings ``data[starts[i]:ends[i]]``, i < n: ``ids[i]`` is the ordinal of
-    the string's first occurrence among the distinct strings (0, 1, 2, ... in order of first occurrence).
-    Returns the number of distinct strings."""
+    """Exact interning of the strings ``data[starts[i]:ends[i]]`` (bytes or code points), i < n: ``ids[i]``
+    is the ordinal of the string's first occurrence among the distinct strings (0, 1, 2, ... in order of
+    first occurrence). Returns the number of distinct strings."""
     cap = _table_size(n)
     mask = cap - 1
     slot_first = np.full(cap, -1, dtype=np.int64)  # index of the first occurrence held by the slot
@@ -325,6 +344,17 @@ def _ngram_fracs(ids: np.ndarray, lengths: np.ndarray, w: int, distinct: int, ou
             out[n + 2] = covered / total
 
 
+@nb.njit(inline="always", cache=True)
+def _close_word(w_start: np.ndarray, w_end: np.ndarray, w_len: np.ndarray, nw: int, ncp: int) -> int:
+    """End the word begun at ``w_start[nw]`` (an index into the normalised code points); it counts only
+    if normalisation left a character of it. Returns the number of words."""
+    if ncp > w_start[nw]:
+        w_end[nw] = ncp
+        w_len[nw] = ncp - w_start[nw]
+        return nw + 1
+    return nw
+
+
 @nb.njit(cache=True)
 def _gopher_docs(offsets: np.ndarray, data: np.ndarray, out: np.ndarray) -> None:
     """`repetition_stats` of every document ``data[offsets[d]:offsets[d + 1]]`` (UTF-8) into ``out[d]``."""
@@ -343,11 +373,13 @@ def _gopher_docs(offsets: np.ndarray, data: np.ndarray, out: np.ndarray) -> None
     p_end = np.empty(cap, dtype=np.int64)
     p_chars = np.empty(cap, dtype=np.int64)
     ids = np.empty(cap, dtype=np.int64)
+    cps = np.empty(cap, dtype=np.int32)
     for d in range(ndocs):
         beg, end = offsets[d], offsets[d + 1]
         if beg == end:
             continue
         nw = 0
+        ncp = 0  # normalised code points of the words so far, in `cps`
         nl = 0
         npar = 0
         in_word = False
@@ -363,9 +395,7 @@ def _gopher_docs(offsets: np.ndarray, data: np.ndarray, out: np.ndarray) -> None
         while i <= end:
             if i == end or data[i] == 0x0A:
                 if in_word:
-                    w_end[nw] = i
-                    w_len[nw] = chars - w_len[nw]
-                    nw += 1
+                    nw = _close_word(w_start, w_end, w_len, nw, ncp)
                     in_word = False
                 if l_bs >= 0:
                     u_start[nl] = l_bs
@@ -390,9 +420,7 @@ def _gopher_docs(offsets: np.ndarray, data: np.ndarray, out: np.ndarray) -> None
             cp, k = decode(data, i, end)
             if _is_space(cp):
                 if in_word:
-                    w_end[nw] = i
-                    w_len[nw] = chars - w_len[nw]
-                    nw += 1
+                    nw = _close_word(w_start, w_end, w_len, nw, ncp)
                     in_word = False
             else:
                 if l_bs < 0:
@@ -402,24 +430,25 @@ def _gopher_docs(offsets: np.ndarray, data: np.ndarray, out: np.ndarray) -> None
                 l_ce = chars + 1
                 if _is_cjk(cp):
                     if in_word:
-                        w_end[nw] = i
-                        w_len[nw] = chars - w_len[nw]
-                        nw += 1
+                        nw = _close_word(w_start, w_end, w_len, nw, ncp)
                         in_word = False
-                    w_start[nw] = i
-                    w_end[nw] = i + k
-                    w_len[nw] = 1
-                    nw += 1
-                elif not in_word:
-                    w_start[nw] = i
-                    w_len[nw] = chars  # start char; turned into a length when the word ends
-                    in_word = True
+                    w_start[nw] = ncp
+                    cps[ncp] = cp
+                    ncp += 1
+                    nw = _close_word(w_start, w_end, w_len, nw, ncp)
+                else:
+                    if not in_word:
+                        w_start[nw] = ncp
+                        in_word = True
+                    if not _is_ascii_punct(cp):
+                        cps[ncp] = fold_case(cp)
+                        ncp += 1
             chars += 1
             i += k
         o = out[d]
         o[0], o[2] = _dup_units(data, u_start, u_end, u_chars, nl, ids)
         o[1], o[3] = _dup_units(data, p_start, p_end, p_chars, npar, ids)
-        distinct = _intern(data, w_start, w_end, nw, ids)
+        distinct = _intern(cps, w_start, w_end, nw, ids)
         _ngram_fracs(ids, w_len, nw, distinct, o)
 
 
