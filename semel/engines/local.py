@@ -32,9 +32,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from semel import __version__
 from semel.cluster import new_forest, roots, union_pairs
 from semel.config import DedupConfig
-from semel.errors import SemelError
+from semel.errors import InputError, SemelError, escape
 from semel.grouping import assign, clusters_table, priority_order
 from semel.io import (
     CHANGED,
@@ -50,24 +51,27 @@ from semel.io import (
     open_writer,
     read_batches,
 )
-from semel.io.formats import detect_format, open_input, split_compression
+from semel.io.atomic import remove_path
+from semel.io.formats import detect_format, input_identity, open_input, output_format_for, split_compression
+from semel.io.jsonl import BOM
+from semel.io.outputs import TEMP_NAME, Outputs
 from semel.lsh import (
     Scratch,
     band_candidates,
     band_order,
     longest_document,
     min_agreement,
+    new_pair_set,
     verify_pairs,
 )
 from semel.progress import progress
 from semel.sketch import sketch_batch
-    new_pair_set,
 from semel.stages import StageStats, peak_rss_mb, summary_dict
+from semel.weights import Weights, collection_weights
 
 CLUSTERS_FILE = "clusters.parquet"
 STATS_FILE = "stats.json"
 
-from semel.weights import Weights, collection_weights
 
 @dataclass
 class DedupStats:
@@ -91,8 +95,9 @@ class DedupStats:
 
 
 def _fault_point(where: str) -> None:
-    """Fault injection for the resume tests: SEMEL_KILL_AT=<stage> or sketch:<batch> SIGKILLs the run
-    right after that point, exactly as an out-of-memory killer or a pre-empted node would."""
+    """Fault injection for the resume tests: SEMEL_KILL_AT=<stage>, sketch:<batch> or write:batch (inside
+    the write of the kept documents) SIGKILLs the run right after that point, exactly as an out-of-memory
+    killer or a pre-empted node would (commit:<n>, after n outputs were renamed, is in semel.io.outputs)."""
     if os.environ.get("SEMEL_KILL_AT") == where:
         os.kill(os.getpid(), signal.SIGKILL)
 
@@ -106,23 +111,104 @@ def _write_json(path: str, data: dict) -> None:
         json.dump(data, f, indent=2, sort_keys=True, default=str)
 
 
+WORK_STAGES = ("sketch", "cluster", "keep", "write")
+WORK_MANIFEST = "manifest.json"
+ERRORS_FILE = "errors.jsonl"
+
+
+def resume_fingerprint(cfg: DedupConfig) -> dict:
+    """Everything that shapes the work files: the settings, the batch size (the sketch parts are
+    batches), semel's version, and each input's identity (size, time, first and last blocks)."""
+    return {"settings": cfg.fingerprint(), "batch_size": cfg.batch_size, "version": __version__,
+            "inputs": [input_identity(p) for p in cfg.inputs]}
+
+
+def _fingerprint_change(old: dict, new: dict) -> str | None:
+    """What differs between two fingerprints, in words (None when they match)."""
+    if old.get("version") != new["version"]:
+        return f"semel's version changed ({old.get('version')} then)"
+    if old.get("settings") != new["settings"]:
+        return "the settings changed"
+    if old.get("batch_size") != new["batch_size"]:
+        return f"--batch-size changed ({old.get('batch_size')} then)"
+    old_inputs = old.get("inputs") or []
+    if [i[0] for i in old_inputs] != [i[0] for i in new["inputs"]]:
+        return "the inputs changed"
+    for before, now in zip(old_inputs, new["inputs"], strict=True):
+        if before != now:
+            return f"the input {escape(now[0])} changed (size, time or content)"
+    return None
+
+
 class _Work:
-    """The work directory: stage markers and a settings fingerprint, so resume never mixes settings."""
+    """The work directory: stage markers and a resume fingerprint, so resume never mixes settings or
+    inputs. Semel removes only what it put there: a work directory holding anything else is refused."""
 
     def __init__(self, cfg: DedupConfig) -> None:
         self.root = cfg.work_dir or os.path.join(cfg.output, "_work")
-        manifest = os.path.join(self.root, "manifest.json")
-        fp = cfg.fingerprint()
-        if cfg.resume and os.path.exists(manifest):
-            with open(manifest, encoding="utf-8") as f:
-                old = json.load(f).get("fingerprint")
-            if old != fp:
-                raise SemelError(f"cannot resume: {self.root} was made with other settings; "
-                                 "rerun without --resume to start over")
-        elif os.path.exists(self.root):
-            shutil.rmtree(self.root)
+        if os.path.abspath(self.root) == os.path.abspath(cfg.output):
+            raise SemelError("--work-dir must be a folder of its own, not the output folder")
+        real_root = os.path.realpath(self.root)
+        for given in cfg.inputs:
+            if given != "-" and os.path.realpath(given).startswith(real_root + os.sep):
+                raise InputError("is inside the work folder; move it or give another --work-dir", given)
+        manifest = self.path(WORK_MANIFEST)
+        fp = resume_fingerprint(cfg)
+        old = self._read_manifest()
+        foreign = self._foreign(old is not None)
+        if foreign:
+            names = ", ".join(escape(n) for n in foreign[:3]) + (", ..." if len(foreign) > 3 else "")
+            raise SemelError(f"the work folder {escape(self.root)} holds files semel did not create "
+                             f"({names}); give --work-dir a new or empty folder")
+        if cfg.resume and old is not None:
+            change = _fingerprint_change(old.get("fingerprint") if isinstance(old.get("fingerprint"), dict)
+                                         else {}, fp)
+            if change is not None:
+                raise SemelError(f"cannot resume: {change} since the interrupted run ({escape(self.root)} "
+                                 "was made with other settings or input); drop --resume to start over")
+            self.created = bool(old.get("created_root", True))
+        else:
+            self.created = old.get("created_root", True) if old is not None else not os.path.exists(self.root)
+            self.clear()
         os.makedirs(self.root, exist_ok=True)
-        _write_json(manifest, {"fingerprint": fp})
+        _write_json(manifest, {"written_by": "semel", "fingerprint": fp, "created_root": self.created})
+
+    def _read_manifest(self) -> dict | None:
+        try:
+            with open(self.path(WORK_MANIFEST), encoding="utf-8") as f:
+                data = json.load(f)
+        except (OSError, ValueError):
+            return None
+        return data if isinstance(data, dict) and "fingerprint" in data else None
+
+    def _owned(self, name: str) -> bool:
+        m = TEMP_NAME.match(name)
+        return name in (WORK_MANIFEST, *WORK_STAGES) or (m is not None and m.group("name") == WORK_MANIFEST)
+
+    def _foreign(self, has_manifest: bool) -> list[str]:
+        """Entries of an existing work folder that semel did not put there."""
+        if not os.path.isdir(self.root):
+            if os.path.exists(self.root):
+                return [os.path.basename(self.root)]
+            return []
+        entries = sorted(os.listdir(self.root))
+        return [e for e in entries if not has_manifest or not self._owned(e)]
+
+    def clear(self) -> None:
+        """Remove what semel put in the work folder (and the folder, if semel made it)."""
+        if not os.path.isdir(self.root):
+            return
+        for entry in os.listdir(self.root):
+            if self._owned(entry):
+                remove_path(self.path(entry))
+
+    def remove(self) -> None:
+        self.clear()
+        if self.created:
+            try:
+                os.rmdir(self.root)
+            except OSError:
+                pass
 
     def path(self, *parts: str) -> str:
         return os.path.join(self.root, *parts)
@@ -228,8 +314,10 @@ def _stage_sketch(cfg: DedupConfig, work: _Work, errors: ErrorLog) -> None:
             parts += 1
             bar.update(n)
     bar.close()
+    # the skipped records and reader warnings outlive the process: a resumed run reports them too
+    errors.write(work.path("sketch", ERRORS_FILE))
     work.mark_done("sketch", {"documents": total, "parts": parts, "bytes": nbytes,
-                              "skipped": errors.count})
+                              "skipped": errors.count, "notes": errors.notes})
 
 
 def _ordered_map(pool: ThreadPoolExecutor, fn: Callable, items: Iterator, depth: int) -> Iterator:
@@ -308,6 +396,7 @@ def _stage_cluster(cfg: DedupConfig, work: _Work) -> None:
         longest = longest_document(offsets)
         scratches = [Scratch(longest).arrays() for _ in range(cfg.workers)]
         reps = np.flatnonzero(is_rep & (np.diff(offsets) > 0)).astype(np.int64)
+        weights = collection_weights(offsets, seq, reps, cfg.ngram) if cfg.df_weights else Weights.none()
         bands, _ = cfg.band_rows
         rule = cfg.rule()
         min_agree = _min_agree(cfg, mini)
@@ -324,6 +413,7 @@ def _stage_cluster(cfg: DedupConfig, work: _Work) -> None:
         with ThreadPoolExecutor(max_workers=max(2, cfg.workers)) as pool:
             sorted_bands = _ordered_map(pool, lambda b: band_order(_load_band(parts, b)[reps], reps),
                                         iter(range(bands)), 2)
+            seen = new_pair_set()
             for keys, docs in sorted_bands:
                 left, right, seen = band_candidates(keys, docs, parent, mini, min_agree, cfg.max_bucket,
                                                     cfg.bucket_window, seen, counters)
@@ -340,6 +430,9 @@ def _stage_cluster(cfg: DedupConfig, work: _Work) -> None:
     os.makedirs(out, exist_ok=True)
     with atomic_path(os.path.join(out, "labels.npy")) as tmp, open(tmp, "wb") as f:
         np.save(f, labels, allow_pickle=False)
+    for name, array in (("weight_keys", weights.keys), ("weight_values", weights.values)):
+        with atomic_path(os.path.join(out, f"{name}.npy")) as tmp, open(tmp, "wb") as f:
+            np.save(f, array, allow_pickle=False)
     work.mark_done("cluster", {"candidates": int(counters[0]), "verified": int(counters[1]),
                                "estimate_rejected": int(counters[3]), "frequent_shingles": weights.frequent})
 
@@ -357,6 +450,8 @@ def _stage_keep(cfg: DedupConfig, work: _Work) -> pa.Table:
     offsets, seq = _load_sequences(parts)
     mini = _load_rows(parts, "mini") if parts else np.zeros((0, 1), np.uint16)
     order = priority_order(meta.column("priority").to_numpy(), ids)
+    weights = Weights(np.load(work.path("cluster", "weight_keys.npy")),
+                      np.load(work.path("cluster", "weight_values.npy")))
     kept_idx, sim = assign(labels, order, offsets, seq, exact, cfg.exact, mini, _min_agree(cfg, mini),
                            cfg.rule(), weights, cfg.workers)
     table = clusters_table(meta.column("id"), ids, kept_idx, sim, exact)
@@ -375,28 +470,36 @@ def _copy_kept_lines(cfg: DedupConfig, work: _Work, clusters: pa.Table, out_path
     """Kept JSONL records copied line for line from the inputs, without parsing JSON again: the sketch
     stage recorded each document's file and line."""
     parts = _part_dirs(work)
-    meta = pa.concat_tables([pq.read_table(os.path.join(p, "meta.parquet"), columns=["source", "line"])
-                             for p in parts]).combine_chunks()
-    kept = clusters.column("kept").to_numpy(zero_copy_only=False)
-    sources = meta.column("source").cast(pa.string()).to_numpy(zero_copy_only=False)
-    lines = meta.column("line").to_numpy(zero_copy_only=False)
-    with open_writer(out_path, text_field=cfg.text_field, id_field=cfg.id_field) as writer:
-        for path in dict.fromkeys(cfg.inputs):
-            wanted = np.sort(lines[kept & (sources == path)])
+    with open_writer(out_path, format="jsonl", text_field=cfg.text_field, id_field=cfg.id_field) as writer:
+        if not parts:  # no documents: an empty file
+            return
+        meta = pa.concat_tables([pq.read_table(os.path.join(p, "meta.parquet"), columns=["source", "line"])
+                                 for p in parts]).combine_chunks()
+        kept = clusters.column("kept").to_numpy(zero_copy_only=False)
+        sources = meta.column("source").cast(pa.string()).to_numpy(zero_copy_only=False)
+        lines = meta.column("line").to_numpy(zero_copy_only=False)
+        for path in cfg.inputs:  # an input is never given twice (semel.io.outputs.check_inputs)
+            wanted = np.sort(lines[kept & (sources == escape(path))])
+            if not len(wanted):
+                continue
             chunk: list[bytes] = []
             k = 0
             with open_input(path) as stream:
-                for number, raw in enumerate(io.BufferedReader(stream, 1 << 20) if path != "-" else stream,
-                                             start=1):
+                for number, raw in enumerate(io.BufferedReader(stream, 1 << 20), start=1):
                     if k < len(wanted) and wanted[k] == number:
+                        if number == 1 and raw.startswith(BOM):  # the reader skipped it too
+                            raw = raw[len(BOM):]
                         chunk.append(raw if raw.endswith(b"\n") else raw + b"\n")
                         k += 1
                         if len(chunk) >= 8192:
                             writer.write(_raw_batch(chunk))
+                            _fault_point("write:batch")
                             chunk = []
+                        if k == len(wanted):
+                            break
             if chunk:
                 writer.write(_raw_batch(chunk))
-        weights = collection_weights(offsets, seq, reps, cfg.ngram) if cfg.df_weights else Weights.none()
+                _fault_point("write:batch")
 
 
 def _raw_batch(lines: list[bytes]) -> pa.RecordBatch:
@@ -410,10 +513,10 @@ def _stage_write(cfg: DedupConfig, work: _Work, clusters: pa.Table) -> str | Non
     out_path = kept_output_path(cfg)
     if out_path is None:
         return None
-    if not cfg.repair and "-" not in cfg.inputs and all(detect_format(p) == "jsonl" for p in cfg.inputs):
+    formats = [detect_format(p) for p in cfg.inputs]
+    if not cfg.repair and all(f == "jsonl" for f in formats):
         _copy_kept_lines(cfg, work, clusters, out_path)
         work.mark_done("write", {"path": out_path})
-            seen = new_pair_set()
         return out_path
     kept_rows = np.flatnonzero(clusters.column("kept").to_numpy(zero_copy_only=False))
     spec = InputSpec(paths=list(cfg.inputs), id_field=cfg.id_field, text_field=cfg.text_field,
@@ -421,7 +524,8 @@ def _stage_write(cfg: DedupConfig, work: _Work, clusters: pa.Table) -> str | Non
     keep_mask = np.zeros(len(clusters), dtype=bool)
     keep_mask[kept_rows] = True
     position = 0
-    with open_writer(out_path, text_field=cfg.text_field, id_field=cfg.id_field) as writer:
+    out_format = output_format_for(formats[0], out_path)
+    with open_writer(out_path, format=out_format, text_field=cfg.text_field, id_field=cfg.id_field) as writer:
         for batch in read_batches(spec, ErrorLog()):
             n = batch.num_rows
             mask = pa.array(keep_mask[position:position + n])
@@ -430,13 +534,11 @@ def _stage_write(cfg: DedupConfig, work: _Work, clusters: pa.Table) -> str | Non
             if cfg.repair and selected.num_rows:
                 idx = selected.schema.get_field_index(TEXT)
                 selected = selected.set_column(idx, TEXT, repaired_texts(selected.column(TEXT)))
-    for name, array in (("weight_keys", weights.keys), ("weight_values", weights.values)):
-        with atomic_path(os.path.join(out, f"{name}.npy")) as tmp, open(tmp, "wb") as f:
-            np.save(f, array, allow_pickle=False)
             else:  # the writer can copy raw lines without comparing texts
                 selected = selected.append_column(CHANGED, pa.array(np.zeros(selected.num_rows, bool)))
             if selected.num_rows:
                 writer.write(selected)
+                _fault_point("write:batch")
     work.mark_done("write", {"path": out_path})
     return out_path
 
@@ -446,24 +548,49 @@ def kept_output_path(cfg: DedupConfig) -> str | None:
     if not cfg.write_kept:
         return None
     first = cfg.inputs[0]
-    if first == "-":
-        return os.path.join(cfg.output, "kept.jsonl")
     fmt = detect_format(first)
     if fmt == "txtdir":
-    weights = Weights(np.load(work.path("cluster", "weight_keys.npy")),
-                      np.load(work.path("cluster", "weight_values.npy")))
         return os.path.join(cfg.output, "kept")
     if fmt == "txt":
         return os.path.join(cfg.output, "kept.txt")
-    _, compression = split_compression(first)
+    _, compression = split_compression(first) if first != "-" else (first, None)
     suffix = {"gzip": ".gz", "zstd": ".zst"}.get(compression or "", "")
     return os.path.join(cfg.output, "kept.parquet" if fmt == "parquet" else "kept.jsonl" + suffix)
 
 
 def run_dedup(cfg: DedupConfig) -> tuple[pa.Table, DedupStats]:
-    """Run (or resume) the dedup pipeline; returns the clusters table and the run's statistics."""
-    os.makedirs(cfg.output, exist_ok=True)
-    work = _Work(cfg)
+    """Run (or resume) the dedup pipeline; returns the clusters table and the run's statistics.
+
+    The outputs appear together at the end, replacing the previous run's (semel.io.outputs); the work
+    folder is kept when the run fails, for --resume, and removed after it succeeds (unless keep_work)."""
+    kept_path = kept_output_path(cfg)
+    reserved = [CLUSTERS_FILE, STATS_FILE, ERRORS_FILE] + ([os.path.basename(kept_path)] if kept_path else [])
+    new_output = not os.path.exists(cfg.output)
+    work: _Work | None = None
+    try:
+        with Outputs(cfg.output, folder=True, inputs=cfg.inputs, reserved=reserved) as outputs:
+            os.makedirs(cfg.output, exist_ok=True)
+            work = _Work(cfg)
+            clusters, stats = _run_stages(cfg, work, outputs)
+    except SemelError:  # bad input or settings: nothing to resume, nothing left behind
+        if work is not None and not cfg.keep_work:
+            work.remove()
+        if new_output:
+            _remove_if_empty(cfg.output)
+        raise
+    if not cfg.keep_work:
+        work.remove()
+    return clusters, stats
+
+
+def _remove_if_empty(folder: str) -> None:
+    try:
+        os.rmdir(folder)
+    except OSError:
+        pass
+
+
+def _run_stages(cfg: DedupConfig, work: _Work, outputs: Outputs) -> tuple[pa.Table, DedupStats]:
     stats = DedupStats()
     stats.bands, stats.rows = cfg.band_rows
     errors = ErrorLog()
@@ -472,7 +599,8 @@ def run_dedup(cfg: DedupConfig) -> tuple[pa.Table, DedupStats]:
     def run_stage(name: str, fn: Callable[[], object]) -> object:
         st = StageStats(name)
         t0 = time.perf_counter()
-        if cfg.resume and work.done(name) is not None and name != "keep":
+        # keep and write always run: their outputs are written when the whole run succeeds
+        if cfg.resume and work.done(name) is not None and name not in ("keep", "write"):
             st.resumed = True
             result = None
         else:
@@ -484,14 +612,17 @@ def run_dedup(cfg: DedupConfig) -> tuple[pa.Table, DedupStats]:
         return result
 
     run_stage("sketch", lambda: _stage_sketch(cfg, work, errors))
-    if errors.count:
-        errors.write(os.path.join(cfg.output, "errors.jsonl"))
+    sketch_info = work.done("sketch") or {}
+    if stats.stages[-1].resumed:  # the skipped records and warnings of the first attempt
+        errors = ErrorLog.read(work.path("sketch", ERRORS_FILE))
+        for kind, (count, message) in (sketch_info.get("notes") or {}).items():
+            errors.note(kind, count, message)
+    errors.write(os.path.join(cfg.output, ERRORS_FILE))
     run_stage("cluster", lambda: _stage_cluster(cfg, work))
     clusters = run_stage("keep", lambda: _stage_keep(cfg, work))  # type: ignore[assignment]
     assert clusters is not None
     run_stage("write", lambda: _stage_write(cfg, work, clusters))
 
-    sketch_info = work.done("sketch") or {}
     cluster_info = work.done("cluster") or {}
     reasons = clusters.column("reason").to_numpy(zero_copy_only=False)
     stats.documents = clusters.num_rows
@@ -499,16 +630,40 @@ def run_dedup(cfg: DedupConfig) -> tuple[pa.Table, DedupStats]:
     stats.near_duplicates = int(np.sum(reasons == "near"))
     stats.kept = int(np.sum(clusters.column("kept").to_numpy(zero_copy_only=False)))
     stats.clusters = int(np.sum(reasons == "original"))
-    stats.skipped_records = int(sketch_info.get("skipped", 0))
+    stats.skipped_records = errors.count
     stats.input_bytes = int(sketch_info.get("bytes", 0))
     stats.candidates = int(cluster_info.get("candidates", 0))
     stats.verified = int(cluster_info.get("verified", 0))
+    _note_ids_and_keep_field(cfg, work, clusters, outputs)
     _write_json(os.path.join(cfg.output, STATS_FILE), {"job": "dedup", "engine": "local",
                                                          "settings": settings_dict(cfg),
-                                                         "stats": stats.to_dict()})
-    if not cfg.keep_work:
-        shutil.rmtree(work.root, ignore_errors=True)
+                                                         "stats": stats.to_dict(),
+                                                         "warnings": outputs.warnings()})
     return clusters, stats
+
+
+def _note_ids_and_keep_field(cfg: DedupConfig, work: _Work, clusters: pa.Table, outputs: Outputs) -> None:
+    """Warnings for what the run decided on purpose: ids used twice, and --keep field:NAME values missing."""
+    ids = clusters.column("id")
+    repeated = len(ids) - pc.count_distinct(ids).as_py() if len(ids) else 0
+    if repeated:
+        counts = pc.value_counts(ids)
+        example = counts.field("values").filter(pc.greater(counts.field("counts"), 1))[0].as_py()
+        example = escape(example).replace("{", "{{").replace("}", "}}")
+        outputs.note("duplicate_id", repeated, "{n} document{s} with an id already used by an earlier one "
+                     f"(e.g. {example!r}; a number and its text, 1 and \"1\", are the same id): each "
+                     "keeps its own row of clusters.parquet, in input order, but 'cluster' and semel explain "
+                     "cannot tell them apart")
+    name = cfg.keep_field
+    if name is not None:
+        missing = 0
+        for part in _part_dirs(work):
+            priority = pq.read_table(os.path.join(part, "meta.parquet"), columns=["priority"])
+            missing += int(np.sum(np.isneginf(priority.column("priority").to_numpy())))
+        field_name = escape(name).replace("{", "{{").replace("}", "}}")
+        outputs.note("keep_field", missing, f"{{n}} document{{s}} without a numeric field '{field_name}' "
+                     f"(--keep field:{field_name}): each ranks below every document of its cluster that "
+                     "has one")
 
 
 def settings_dict(cfg: DedupConfig) -> dict:

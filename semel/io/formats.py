@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import os
 import sys
 import zlib
@@ -110,12 +111,13 @@ def read_chunk(stream: Any, size: int, path: str) -> bytes:
 
 
 def txt_files(folder: str) -> list[str]:
-    """Relative paths (with '/') of the .txt files under `folder`, recursively, sorted."""
+    """Relative paths (with '/') of the .txt files under `folder`, recursively, sorted. Hidden files and
+    folders (names starting with '.', such as semel's own temporary outputs) are not documents."""
     found: list[str] = []
     for root, dirs, files in os.walk(folder):
-        dirs.sort()
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in files:
-            if name.lower().endswith(".txt"):
+            if name.lower().endswith(".txt") and not name.startswith("."):
                 rel = os.path.relpath(os.path.join(root, name), folder)
                 found.append(rel.replace(os.sep, "/"))
     found.sort()
@@ -128,10 +130,41 @@ def input_size_bytes(spec: Any) -> int:
     for path in spec.paths:
         if path == "-":
             continue
-        if os.path.isdir(path):
-            total += sum(os.path.getsize(os.path.join(path, rel)) for rel in txt_files(path))
-        elif os.path.exists(path):
-            total += os.path.getsize(path)
+        try:
+            if os.path.isdir(path):
+                total += sum(os.path.getsize(os.path.join(path, rel)) for rel in txt_files(path)
+                             if os.path.exists(os.path.join(path, rel)))
+            elif os.path.exists(path):
+                total += os.path.getsize(path)
+        except OSError:
+            pass
     return total
 
 FORMATS_OUT = ("jsonl", "parquet", "txt", "txtdir")
+
+
+def input_identity(path: str) -> list[Any]:
+    """What tells a changed input from the same one, for resuming: [absolute path, size, modification
+    time, hash of the first and last 64 KiB]; for a folder, the names, sizes and times of its .txt files."""
+    if path == "-":
+        return ["-"]
+    absolute = os.path.abspath(path)
+    h = hashlib.sha256()
+    try:
+        if os.path.isdir(path):
+            for rel in txt_files(path):
+                try:
+                    st = os.stat(os.path.join(path, rel))
+                except OSError:
+                    continue
+                h.update(f"{rel}\0{st.st_size}\0{st.st_mtime_ns}\n".encode("utf-8", "surrogateescape"))
+            return [absolute, "folder", h.hexdigest()[:16]]
+        st = os.stat(path)
+        with open(path, "rb") as f:
+            h.update(f.read(1 << 16))
+            if st.st_size > 1 << 16:
+                f.seek(max(1 << 16, st.st_size - (1 << 16)))
+                h.update(f.read(1 << 16))
+    except OSError:
+        return [absolute, None]
+    return [absolute, st.st_size, st.st_mtime_ns, h.hexdigest()[:16]]

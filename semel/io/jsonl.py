@@ -23,6 +23,10 @@ from semel.io.formats import open_input, read_chunk
 from semel.io.spec import CHANGED, ID, LINE, RAW, ROW, SOURCE, TEXT
 
 BLOCK = 16 << 20
+BOM = b"\xef\xbb\xbf"
+#: orjson's nesting limit: a record nested deeper is refused by the reader, since the writer could not
+#: rewrite it (every record the reader accepts can be parsed again by orjson).
+MAX_DEPTH = 1024
 _JSON_KIND = {int: "a number", float: "a number", bool: "a boolean", list: "a list", dict: "an object",
               type(None): "null"}
 
@@ -54,10 +58,20 @@ def iter_lines_blocks(stream: Any, path: str, first: bytes = b"") -> Iterator[by
     """Blocks of whole lines, each ending with b'\\n'; a line longer than BLOCK grows its block."""
     carry: list[bytes] = [first] if first else []
     carry_len = len(first)
+    at_start = not first
     while True:
         chunk = read_chunk(stream, BLOCK, path)
         if not chunk:
             break
+        if at_start:  # a UTF-8 byte order mark before the first record is not part of it
+            at_start = False
+            if chunk.startswith(BOM):
+                chunk = chunk[len(BOM):]
+            elif len(chunk) < len(BOM) and BOM.startswith(chunk):
+                chunk += read_chunk(stream, len(BOM) - len(chunk), path)
+                chunk = chunk[len(BOM):] if chunk.startswith(BOM) else chunk
+            if not chunk:
+                continue
         cut = chunk.rfind(b"\n")
         if cut < 0:
             carry.append(chunk)

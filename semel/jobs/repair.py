@@ -20,6 +20,7 @@ import pyarrow.compute as pc
 from semel.gopher import GOPHER_THRESHOLDS, exceeds, repetition_stats, repetition_stats_batch
 from semel.io import CHANGED, ID, TEXT, ErrorLog, InputSpec, atomic_path, open_writer, read_batches
 from semel.io.formats import detect_format, output_format_for
+from semel.io.outputs import Outputs
 from semel.progress import progress as progress_bar
 from semel.repair import DEFAULT_MIN_CHARS, UNITS, RepairResult, repair
 
@@ -131,13 +132,24 @@ def repair_file(inputs: str | Sequence[str], output: str = "-", *, id_field: str
     are not written; `<output>.dropped.jsonl` lists them with the failed rules.
     """
     paths = [inputs] if isinstance(inputs, str) else list(inputs)
-    if engine == "spark":  # the same job, one task per input file (semel.engines.spark.run_repair)
-        from semel.engines.spark import run_repair
+    with Outputs(output, inputs=paths):  # all outputs appear together at the end (semel.io.outputs)
+        if engine == "spark":  # the same job, one task per input file (semel.engines.spark.run_repair)
+            from semel.engines.spark import run_repair
 
-        return run_repair(paths, output, master=master, conf=conf, id_field=id_field, text_field=text_field,
-                          min_chars=min_chars, units=units, drop_above=drop_above, on_error=on_error,
-                          explain=explain, batch_size=batch_size, with_stats=with_stats,
-                          output_format=output_format)
+            return run_repair(paths, output, master=master, conf=conf, id_field=id_field,
+                              text_field=text_field, min_chars=min_chars, units=units, drop_above=drop_above,
+                              on_error=on_error, explain=explain, batch_size=batch_size,
+                              with_stats=with_stats, output_format=output_format)
+        return _repair_local(paths, output, id_field=id_field, text_field=text_field, min_chars=min_chars,
+                             units=units, drop_above=drop_above, on_error=on_error, explain=explain,
+                             batch_size=batch_size, progress=progress, with_stats=with_stats,
+                             output_format=output_format)
+
+
+def _repair_local(paths: list[str], output: str, *, id_field: str, text_field: str, min_chars: int,
+                  units: Sequence[str], drop_above: bool, on_error: str, explain: ExplainFn | None,
+                  batch_size: int, progress: bool | None, with_stats: bool,
+                  output_format: str | None) -> RepairSummary:
     spec = InputSpec(paths=paths, id_field=id_field, text_field=text_field, on_error=on_error,  # type: ignore[arg-type]
                      batch_size=batch_size)
     if output_format is None:

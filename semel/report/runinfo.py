@@ -73,7 +73,11 @@ def write_run_stats(path: str, job: str, settings: Mapping[str, Any], stats: Map
     if "stages" not in data and "seconds" in data:
         data["stages"] = [{"name": job, "seconds": round(float(data["seconds"]), 3),
                            "peak_rss_mb": peak_rss_mb()}]
-    if os.path.isdir(path):
+    from semel.io import outputs
+
+    run = outputs.current()
+    documents_folder = run is not None and not run.folder and run.owns(path)  # a folder of .txt output
+    if os.path.isdir(path) and not documents_folder:
         target = os.path.join(path, STATS_FILE)
     elif path.endswith(".json") and not path.endswith((".jsonl", ".jsonl.json")):
         target = path

@@ -1,0 +1,143 @@
+"""The numbered cases of issue 10 ("Nothing lost under hostile input"), one regression test each.
+
+Each failed before its fix: data lost or wrong output with exit 0, a traceback, or an unclear message.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+
+import pytest
+
+import semel
+from tests.hostile.helpers import (
+    cli,
+    clusters,
+    jsonl,
+    listing,
+    one_error,
+    records,
+    run_semel,
+    write_lines,
+)
+
+
+@pytest.fixture
+def good(tmp_path) -> str:
+    """20 distinct documents."""
+    return write_lines(str(tmp_path / "good.jsonl"), jsonl(records(20)))
+
+
+# ------------------------------------------------------------------------- data loss or wrong output
+
+def test_01_work_dir_with_foreign_files_is_refused_not_wiped(tmp_path, good, capsys) -> None:
+    work = tmp_path / "w"
+    work.mkdir()
+    inside = work / "good.jsonl"
+    inside.write_bytes(open(good, "rb").read())
+    rc, _, err = cli(capsys, "dedup", inside, "-o", tmp_path / "out", "--work-dir", work, "-q")
+    assert rc == 1 and "work folder" in one_error(err)
+    assert inside.exists()
+    notes = tmp_path / "w2"
+    notes.mkdir()
+    (notes / "notes.txt").write_text("mine")
+    rc, _, err = cli(capsys, "dedup", good, "-o", tmp_path / "out", "--work-dir", notes, "-q")
+    assert rc == 1 and "did not create" in one_error(err)
+    assert (notes / "notes.txt").read_text() == "mine"
+    # a work folder semel made is reused, and removed again afterwards
+    fresh = tmp_path / "w3"
+    for keep in ("--keep-work", "--no-progress"):
+        assert cli(capsys, "dedup", good, "-o", tmp_path / "out", "--work-dir", fresh, keep, "-q")[0] == 0
+    assert not fresh.exists()
+
+
+def test_05_resume_checks_batch_size_and_input_identity(tmp_path, good, capsys) -> None:
+    out = str(tmp_path / "out")
+    semel.dedup(good, out, keep_work=True, batch_size=7)
+    rc, _, err = cli(capsys, "dedup", good, "-o", out, "--resume", "--batch-size", "5", "-q")
+    assert rc == 1 and "--batch-size changed" in one_error(err) and "drop --resume" in err
+    with open(good, "ab") as f:  # the input rewritten: another document at the end
+        f.write(b'{"id": "new", "text": "a new document"}\n')
+    rc, _, err = cli(capsys, "dedup", good, "-o", out, "--resume", "--batch-size", "7", "-q")
+    assert rc == 1 and "good.jsonl changed" in one_error(err)
+    assert cli(capsys, "dedup", good, "-o", out, "--batch-size", "7", "-q")[0] == 0
+    assert len(clusters(out)) == 21
+
+
+def test_06_skipped_records_survive_a_resume(tmp_path, capsys) -> None:
+    lines = jsonl(records(10))
+    lines[3] = b'{"id": "bad", "text": \n'
+    lines[7] = b"[1, 2]\n"
+    path = write_lines(str(tmp_path / "in.jsonl"), lines)
+    out = str(tmp_path / "out")
+    proc = run_semel("dedup", path, "-o", out, "--on-error", "skip", "-q", env={"SEMEL_KILL_AT": "sketch"})
+    assert proc.returncode == -signal.SIGKILL
+    rc, _, err = cli(capsys, "dedup", path, "-o", out, "--on-error", "skip", "--resume", "-q")
+    assert rc == 0, err
+    logged = [json.loads(x) for x in open(os.path.join(out, "errors.jsonl"))]
+    assert [e["line"] for e in logged] == [4, 8]
+    stats = json.load(open(os.path.join(out, "stats.json")))["stats"]
+    assert stats["skipped_records"] == 2 and stats["documents"] == 8
+
+
+def test_07_an_input_given_twice_is_refused(tmp_path, good, capsys) -> None:
+    rc, _, err = cli(capsys, "dedup", good, good, "--no-exact", "--no-near", "-o", tmp_path / "out", "-q")
+    assert rc == 1 and "given twice" in one_error(err)
+    os.symlink(good, tmp_path / "alias.jsonl")
+    rc, _, err = cli(capsys, "repair", good, tmp_path / "alias.jsonl", "-o", tmp_path / "r.jsonl")
+    assert rc == 1 and "given twice" in one_error(err)
+    assert listing(str(tmp_path / "out")) == {} and not (tmp_path / "r.jsonl").exists()
+
+
+def test_10_a_reused_output_folder_holds_one_runs_files(tmp_path, good, capsys) -> None:
+    out = tmp_path / "out"
+    bad = write_lines(str(tmp_path / "bad.jsonl"), [*jsonl(records(3)), b"{oops\n"])
+    assert cli(capsys, "dedup", bad, "-o", out, "--on-error", "skip", "-q")[0] == 0
+    assert (out / "errors.jsonl").exists() and (out / "kept.jsonl").exists()
+    gz = write_lines(str(tmp_path / "good.jsonl.gz"), [open(good, "rb").read()], codec="gzip")
+    out.joinpath("mine.txt").write_text("not semel's")  # someone else's file in the folder
+    assert cli(capsys, "dedup", gz, "-o", out, "-q")[0] == 0
+    assert sorted(n for n in os.listdir(out) if not n.startswith(".")) == [
+        "clusters.parquet", "kept.jsonl.gz", "mine.txt", "stats.json"]
+    before = listing(str(out))
+    broken = write_lines(str(tmp_path / "broken.jsonl"), [b"{oops\n"])
+    rc, _, err = cli(capsys, "dedup", broken, "-o", out, "-q")
+    assert rc == 1 and one_error(err)
+    assert listing(str(out)) == before  # a failed run changes nothing
+
+
+def test_13_temporary_file_of_a_killed_write_is_removed_on_resume(tmp_path, good, capsys) -> None:
+    out = tmp_path / "out"
+    proc = run_semel("dedup", good, "-o", out, "-q", env={"SEMEL_KILL_AT": "write:batch"})
+    assert proc.returncode == -signal.SIGKILL
+    assert [n for n in os.listdir(out) if ".tmp-" in n]  # the killed write's temporary file
+    assert cli(capsys, "dedup", good, "-o", out, "--resume", "-q")[0] == 0
+    assert not [n for n in os.listdir(out) if ".tmp-" in n]
+    assert (out / "kept.jsonl").read_bytes() == open(good, "rb").read()
+
+
+def test_15_folder_of_txt_to_dedup_writes_kept_folder(tmp_path, capsys) -> None:
+    docs = tmp_path / "docs"
+    (docs / "sub").mkdir(parents=True)
+    (docs / "a.txt").write_text("the quick brown fox jumps over the lazy dog\n")
+    (docs / "sub" / "b.txt").write_text("The quick brown fox jumps over the lazy dog!\n")
+    (docs / "c.txt").write_text("something else entirely, with other words\n")
+    assert cli(capsys, "dedup", docs, "-o", tmp_path / "out", "-q")[0] == 0
+    kept = tmp_path / "out" / "kept"
+    assert sorted(os.listdir(kept)) == ["a.txt", "c.txt"]
+    assert (kept / "a.txt").read_text() == (docs / "a.txt").read_text()
+
+
+@pytest.mark.parametrize("content", [b"", b"\n\n  \n", b"\xef\xbb\xbf"])
+def test_16_zero_documents_is_a_valid_run(tmp_path, capsys, content) -> None:
+    path = write_lines(str(tmp_path / "empty.jsonl"), [content])
+    rc, _, err = cli(capsys, "dedup", path, "-o", tmp_path / "out", "-q")
+    assert rc == 0, err
+    assert clusters(str(tmp_path / "out")) == []
+    assert (tmp_path / "out" / "kept.jsonl").read_bytes() == b""
+    for command in ("repair", "lines", "substrings"):
+        assert cli(capsys, command, path, "-o", tmp_path / f"{command}.jsonl")[0] == 0
+        assert (tmp_path / f"{command}.jsonl").read_bytes() == b""
+
+
