@@ -212,7 +212,7 @@ def test_error_log_empty_writes_nothing(tmp_path):
 def test_corrupt_gzip(tmp_path):
     path = tmp_path / "c.jsonl.gz"
     path.write_bytes(gzip.compress(b'{"text": "a"}\n' * 1000)[:-20])
-    with pytest.raises(InputError, match="corrupt or truncated"):
+    with pytest.raises(InputError, match="c.jsonl.gz: truncated gzip stream"):
         read_all(InputSpec([str(path)]))
 
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 import os
-import sys
 import zlib
 from typing import IO, Any
 
@@ -64,38 +64,106 @@ def output_format_for(input_format: str, out_path: str) -> str:
                      "use .jsonl (.gz/.zst), .parquet, .txt or a folder")
 
 
-class _ZstdReader:
-    """A zstandard stream that also reads concatenated frames, closing the file with it."""
+class _Decompressed(io.RawIOBase):
+    """A gzip or zstd stream, decompressed: concatenated members/frames are read on, and a stream that
+    ends inside a member or frame (a truncated download, a full disk) is an error naming the file, never a
+    silently short read. Closing it closes the file."""
 
-    def __init__(self, raw: IO[bytes]) -> None:
+    def __init__(self, raw: IO[bytes], path: str, codec: str) -> None:
+        super().__init__()
         self._raw = raw
-        self._reader = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
+        self._path = path
+        self._codec = codec  # "gzip" | "zstd"
+        self._obj = self._new()
+        self._out = b""
+        self._pos = 0
+        self._in_member = False  # bytes fed since the last member ended
+        self._seen_input = False
+        self._done = False
+
+    def _new(self) -> Any:
+        if self._codec == "zstd":
+            return zstandard.ZstdDecompressor().decompressobj()
+        return zlib.decompressobj(wbits=31)
+
+    def readable(self) -> bool:
+        return True
+
+    def _fill(self) -> None:
+        while self._pos >= len(self._out) and not self._done:
+            chunk = self._raw.read(1 << 20)
+            if not chunk:
+                self._done = True
+                if self._in_member or not self._seen_input:
+                    raise InputError(f"truncated {self._codec} stream"
+                                     + ("" if self._seen_input else " (empty file)"), self._path)
+                return
+            self._seen_input = True
+            pieces = []
+            data = chunk
+            try:
+                while data:
+                    pieces.append(self._obj.decompress(data))
+                    self._in_member = True
+                    if not self._obj.eof:
+                        break
+                    data = self._obj.unused_data
+                    self._obj = self._new()
+                    self._in_member = False
+            except (zlib.error, zstandard.ZstdError) as exc:
+                raise InputError(f"corrupt {self._codec} stream ({exc})", self._path) from None
+            self._out = b"".join(pieces)
+            self._pos = 0
+
+    def readinto(self, buffer: Any) -> int:
+        self._fill()
+        n = min(len(buffer), len(self._out) - self._pos)
+        buffer[:n] = self._out[self._pos:self._pos + n]
+        self._pos += n
+        return n
 
     def read(self, n: int = -1) -> bytes:
-        return self._reader.read(n)
+        if n is None or n < 0:
+            return self.readall()
+        self._fill()
+        data = self._out[self._pos:self._pos + n]
+        self._pos += len(data)
+        return data
 
     def close(self) -> None:
-        self._reader.close()
-        self._raw.close()
+        if not self.closed:
+            self._raw.close()
+        super().close()
+
+
+def decompressed(raw: IO[bytes], path: str, codec: str) -> IO[bytes]:
+    """The decompressed stream of `raw` ("gzip" or "zstd"); errors and truncation name `path`."""
+    return _Decompressed(raw, path, codec)  # type: ignore[return-value]
 
 
 def open_input(path: str) -> Any:
-    """A binary stream of the (decompressed) content; '-' is stdin."""
+    """A binary stream of the (decompressed) content; '-' is stdin (read once into a temporary file)."""
+    comp: str | None
     if path == "-":
-        return sys.stdin.buffer
-    _, comp = split_compression(path)
+        from semel.io import stdin
+
+        source, _, comp = stdin.spooled()
+    else:
+        source = path
+        _, comp = split_compression(path)
     try:
-        if comp == "gzip":
-            return gzip.open(path, "rb")
-        if comp == "zstd":
-            return _ZstdReader(open(path, "rb"))
-        return open(path, "rb", buffering=0)
+        raw = open(source, "rb", buffering=0)
     except FileNotFoundError:
         raise InputError("no such file", path) from None
     except IsADirectoryError:
         raise InputError("is a folder, not a file", path) from None
     except PermissionError:
         raise InputError("permission denied", path) from None
+    except OSError as exc:
+        raise InputError(exc.strerror or str(exc), path) from None
+    if comp is None:
+        return raw
+    return _Decompressed(raw, path, comp)
 
 
 DECOMPRESS_ERRORS: tuple[type[BaseException], ...] = (
@@ -108,6 +176,8 @@ def read_chunk(stream: Any, size: int, path: str) -> bytes:
         return stream.read(size)
     except DECOMPRESS_ERRORS as exc:
         raise InputError(f"corrupt or truncated compressed file ({exc})", path) from None
+    except OSError as exc:
+        raise InputError(exc.strerror or str(exc), path) from None
 
 
 def txt_files(folder: str) -> list[str]:

@@ -4,11 +4,13 @@ Each failed before its fix: data lost or wrong output with exit 0, a traceback, 
 """
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import signal
 
 import pytest
+import zstandard
 
 import semel
 from tests.hostile.helpers import (
@@ -50,6 +52,23 @@ def test_01_work_dir_with_foreign_files_is_refused_not_wiped(tmp_path, good, cap
     for keep in ("--keep-work", "--no-progress"):
         assert cli(capsys, "dedup", good, "-o", tmp_path / "out", "--work-dir", fresh, keep, "-q")[0] == 0
     assert not fresh.exists()
+
+
+@pytest.mark.parametrize("on_error", ["fail", "skip"])
+def test_04_20_truncated_zstd_is_an_error_naming_the_file(tmp_path, capsys, on_error) -> None:
+    full = b"".join(jsonl(records(300)))
+    blob = zstandard.ZstdCompressor().compress(full)
+    path = tmp_path / "t.jsonl.zst"
+    path.write_bytes(blob[: len(blob) * 2 // 3])
+    rc, _, err = cli(capsys, "dedup", path, "-o", tmp_path / "out", "--on-error", on_error, "-q")
+    line = one_error(err)
+    assert rc == 1 and "t.jsonl.zst: truncated zstd stream" in line and "malformed" not in line
+    assert not (tmp_path / "out" / "clusters.parquet").exists()
+    gz = tmp_path / "t.jsonl.gz"
+    gz.write_bytes(gzip.compress(full)[:-5])
+    rc, _, err = cli(capsys, "repair", gz, "-o", tmp_path / "r.jsonl", "--on-error", on_error)
+    assert rc == 1 and "t.jsonl.gz: truncated gzip stream" in one_error(err)
+    assert not (tmp_path / "r.jsonl").exists()
 
 
 def test_05_resume_checks_batch_size_and_input_identity(tmp_path, good, capsys) -> None:
@@ -115,6 +134,15 @@ def test_13_temporary_file_of_a_killed_write_is_removed_on_resume(tmp_path, good
     assert cli(capsys, "dedup", good, "-o", out, "--resume", "-q")[0] == 0
     assert not [n for n in os.listdir(out) if ".tmp-" in n]
     assert (out / "kept.jsonl").read_bytes() == open(good, "rb").read()
+
+
+def test_14_zstd_input_to_dedup(tmp_path, good, capsys) -> None:
+    data = open(good, "rb").read()
+    path = write_lines(str(tmp_path / "in.jsonl.zst"), [data], codec="zstd")
+    assert cli(capsys, "dedup", path, "-o", tmp_path / "out", "-q")[0] == 0
+    kept = zstandard.ZstdDecompressor().decompressobj().decompress((tmp_path / "out" / "kept.jsonl.zst")
+                                                                   .read_bytes())
+    assert kept == data
 
 
 def test_15_folder_of_txt_to_dedup_writes_kept_folder(tmp_path, capsys) -> None:
