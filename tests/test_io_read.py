@@ -233,9 +233,13 @@ def test_stdin_jsonl(monkeypatch):
     assert t.column("__line").to_pylist() == [2, 3]
 
 
-def test_stdin_text(monkeypatch):
+def test_stdin_is_jsonl_unless_told(monkeypatch):
+    """stdin is never guessed to be text: a first line that is not JSON is an error naming stdin."""
     monkeypatch.setattr(sys, "stdin", _Stdin(b"just some text\n{not json}\n"))
-    t = read_all(InputSpec(["-"]))
+    with pytest.raises(InputError, match="^-:1: malformed JSON"):
+        read_all(InputSpec(["-"]))
+    monkeypatch.setattr(sys, "stdin", _Stdin(b"just some text\n{not json}\n"))
+    t = read_all(InputSpec(["-"], format="txt"))
     assert t.column(ID).to_pylist() == ["-"]
     assert t.column(TEXT).to_pylist() == ["just some text\n{not json}\n"]
 

@@ -35,10 +35,15 @@ def _format_by_extension(path: str) -> str | None:
     return "txt" if ext == ".txt" else None
 
 
-def detect_format(path: str) -> str:
-    """'jsonl' | 'parquet' | 'txt' | 'txtdir' from the path; stdin '-' reads as 'jsonl' until sniffed."""
+def detect_format(path: str, format: str | None = None) -> str:
+    """'jsonl' | 'parquet' | 'txt' | 'txtdir': `format` when given (a folder read as text is 'txtdir'),
+    else from the path; stdin '-' is JSONL unless `format` says otherwise (see `semel.io.stdin`)."""
     if path == "-":
-        return "jsonl"
+        from semel.io import stdin
+
+        return stdin.spooled(format)[1]
+    if format is not None:
+        return "txtdir" if format in ("txt", "txtdir") and os.path.isdir(path) else format
     if os.path.isdir(path):
         return "txtdir"
     fmt = _format_by_extension(path)

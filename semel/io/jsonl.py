@@ -7,7 +7,9 @@ writer can re-emit untouched records byte for byte.
 """
 from __future__ import annotations
 
+import json
 import os
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,10 +19,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pj
 
-from semel.errors import InputError, SemelError
+from semel.errors import InputError, SemelError, escape
 from semel.io.errors_log import ErrorLog
 from semel.io.formats import open_input, read_chunk
-from semel.io.spec import CHANGED, ID, LINE, RAW, ROW, SOURCE, TEXT
+from semel.io.spec import CHANGED, ID, LINE, RAW, ROW, SOURCE, TEXT, name_text, note_missing_ids
 
 BLOCK = 16 << 20
 BOM = b"\xef\xbb\xbf"
@@ -40,7 +42,7 @@ class _State:
 
     def __init__(self, path: str, id_field: str, text_field: str, on_error: str, errors: ErrorLog | None):
         self.path = path
-        self.basename = os.path.basename(path) if path != "-" else "-"
+        self.basename = name_text(os.path.basename(path)) if path != "-" else "-"
         self.id_field = id_field
         self.text_field = text_field
         self.on_error = on_error
@@ -132,6 +134,38 @@ def _fast(block: bytes, longest: int, nonblank: int, st: _State) -> tuple[pa.Arr
     return None
 
 
+def _orjson_can_parse(block: bytes, buf: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> bool:
+    """False when a line of the block may be JSON that Arrow's parser accepts and orjson does not (NaN,
+    Infinity, nesting deeper than MAX_DEPTH): such a block takes the exact path, which refuses those lines."""
+    openers = (buf == 91) | (buf == 123)
+    lines: set[int] = set()
+    if int(openers.sum()) >= MAX_DEPTH:
+        per_line = np.add.reduceat(openers.astype(np.int64), starts)
+        lines.update(np.flatnonzero(per_line >= MAX_DEPTH).tolist())
+    for word in (b"NaN", b"Infinity"):
+        at = block.find(word)
+        while at >= 0:
+            line = int(np.searchsorted(ends, at, side="right"))
+            lines.add(line)
+            at = block.find(word, int(ends[line]))
+    for i in sorted(lines):
+        try:
+            orjson.loads(block[starts[i]:ends[i]])
+        except orjson.JSONDecodeError:
+            return False
+    return True
+
+
+def _number_text(raw: bytes, id_field: str, value: int | float) -> str:
+    """A numeric id as written in the record (big integers and 1.50 kept exactly), not as a float."""
+    try:
+        obj = json.loads(raw, parse_int=str, parse_float=str)
+    except (ValueError, RecursionError):
+        return str(value)
+    text = obj.get(id_field) if isinstance(obj, dict) else None
+    return text if isinstance(text, str) else str(value)
+
+
 def _exact(block: bytes, starts: np.ndarray, ends: np.ndarray, line0: int, st: _State
            ) -> tuple[list[str | None], list[str], list[int], list[bytes]]:
     """Parse line by line with orjson, reporting or skipping each bad record."""
@@ -169,7 +203,7 @@ def _exact(block: bytes, starts: np.ndarray, ends: np.ndarray, line0: int, st: _
             if isinstance(ident, bool) or not isinstance(ident, int | float):
                 st.bad(line, f"id field '{st.id_field}' is {_kind(ident)}, not a string or number")
                 continue
-            ident = str(ident)
+            ident = _number_text(raw, st.id_field, ident)
         ids.append(ident)
         texts.append(text)
         lines.append(line)
@@ -198,6 +232,8 @@ def read_jsonl(path: str, spec: Any, errors: ErrorLog | None, row0: int, stream:
             raw_all = _raw_array(block, ends)
             nonblank = int(len(ends) - blank.sum())
             fast = _fast(block, int(lengths.max()), nonblank, st) if nonblank else None
+            if fast is not None and not _orjson_can_parse(block, buf, starts, ends):
+                fast = None
             if fast is not None:
                 ids, text = fast
                 keep = ~blank
@@ -214,6 +250,7 @@ def read_jsonl(path: str, spec: Any, errors: ErrorLog | None, row0: int, stream:
             if n == 0:
                 continue
             if ids.null_count:
+                note_missing_ids(st.errors, ids.null_count, st.id_field)
                 missing = np.flatnonzero(ids.is_null().to_numpy(zero_copy_only=False))
                 fill = pa.array([f"{st.basename}:{line_nos[i]}" for i in missing.tolist()], pa.string())
                 ids = pc.replace_with_mask(ids, ids.is_null(), fill)
@@ -221,7 +258,7 @@ def read_jsonl(path: str, spec: Any, errors: ErrorLog | None, row0: int, stream:
                 ID: ids, TEXT: text,
                 ROW: pa.array(np.arange(row, row + n, dtype=np.int64)),
                 RAW: raw,
-                SOURCE: pa.array([path], pa.string()).take(pa.array(np.zeros(n, dtype=np.int32))),
+                SOURCE: pa.array([escape(path)], pa.string()).take(pa.array(np.zeros(n, dtype=np.int32))),
                 LINE: pa.array(line_nos),
             })
             row += n
@@ -270,6 +307,25 @@ def _changed_mask(batch: pa.RecordBatch, text_field: str) -> np.ndarray:
     return out
 
 
+_LONG_INT = re.compile(rb"[:,\[]\s*-?\d{19}")
+
+
+def load_record(line: bytes) -> dict:
+    """A JSONL record as a dict, integers too large for 64 bits kept exactly (as orjson.Fragment, written
+    back as they were), which orjson alone would turn into floats."""
+    if not _LONG_INT.search(line):
+        return orjson.loads(line)
+    return json.loads(line, parse_int=lambda s: orjson.Fragment(s) if len(s.lstrip("-")) > 18 else int(s))
+
+
+def _where(batch: pa.RecordBatch, i: int) -> tuple[str | None, int | None]:
+    """(file, line) of row i when the batch carries them."""
+    names = batch.schema.names
+    if SOURCE not in names or LINE not in names:
+        return None, None
+    return batch.column(SOURCE)[i].as_py(), batch.column(LINE)[i].as_py()
+
+
 def encode_jsonl(batch: pa.RecordBatch, text_field: str, id_field: str) -> bytes:
     """The JSONL bytes of a canonical batch: untouched records byte for byte, others re-serialised."""
     names = batch.schema.names
@@ -296,9 +352,12 @@ def encode_jsonl(batch: pa.RecordBatch, text_field: str, id_field: str) -> bytes
                 out.append(line if line.endswith(b"\n") else line + b"\n")
                 continue
             try:
-                obj = orjson.loads(line)
-            except orjson.JSONDecodeError as exc:
-                raise SemelError(f"cannot rewrite a record whose original line is not JSON ({exc})") from None
+                obj = load_record(line)
+            except (orjson.JSONDecodeError, ValueError, RecursionError) as exc:
+                path, line_no = _where(batch, i)
+                if path is None:
+                    raise SemelError(f"cannot rewrite a record whose line is not JSON ({exc})") from None
+                raise InputError(f"cannot rewrite this record ({exc})", path, line_no) from None
             obj[text_field] = texts[i]
             for c, values in extras.items():
                 obj[c] = values[i]

@@ -11,18 +11,26 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from semel.errors import InputError, SemelError
+from semel.errors import InputError, SemelError, escape
 from semel.io.errors_log import ErrorLog
-from semel.io.spec import ID, LINE, RAW, ROW, SOURCE, TEXT
+from semel.io.spec import ID, LINE, RAW, ROW, SOURCE, TEXT, name_text, note_missing_ids
 
 
 def read_parquet(path: str, spec: Any, errors: ErrorLog | None, row0: int) -> Iterator[pa.Table]:
     """Tables with id/text renamed in place (column order kept), plus __row, __source, __line."""
+    if path == "-":
+        from semel.io import stdin
+
+        source = stdin.spooled("parquet")[0]
+    else:
+        source = path
     try:
-        pf = pq.ParquetFile(path)
+        pf = pq.ParquetFile(source)
     except FileNotFoundError:
         raise InputError("no such file", path) from None
-    except (pa.ArrowInvalid, OSError) as exc:
+    except IsADirectoryError:
+        raise InputError("is a folder, not a file", path) from None
+    except (pa.ArrowException, OSError) as exc:
         raise InputError(f"not a readable Parquet file ({exc})", path) from None
     names = pf.schema_arrow.names
     if spec.text_field not in names:
@@ -36,7 +44,14 @@ def read_parquet(path: str, spec: Any, errors: ErrorLog | None, row0: int) -> It
     if not (pa.types.is_string(text_type) or pa.types.is_large_string(text_type)
             or pa.types.is_string_view(text_type)):
         raise InputError(f"text column '{spec.text_field}' has type {text_type}, not string", path)
-    basename = os.path.basename(path)
+    if spec.id_field in names and spec.id_field != spec.text_field:
+        id_type = pf.schema_arrow.field(spec.id_field).type
+        if not (pa.types.is_string(id_type) or pa.types.is_large_string(id_type)
+                or pa.types.is_string_view(id_type) or pa.types.is_integer(id_type)):
+            raise InputError(f"id column '{spec.id_field}' has type {id_type}, not string or integer "
+                             "(give another --id-field)", path)
+    basename = name_text(os.path.basename(path))
+    source = escape(path)
     row = row0
     file_row = 0
     try:
@@ -72,18 +87,20 @@ def read_parquet(path: str, spec: Any, errors: ErrorLog | None, row0: int) -> It
             if ID not in out_names:
                 cols.insert(0, pa.array([f"{basename}:{i}" for i in line_nos.tolist()], pa.string()))
                 out_names.insert(0, ID)
+                note_missing_ids(errors, n, spec.id_field)
             else:
                 ids = cols[out_names.index(ID)]
                 if ids.null_count:
+                    note_missing_ids(errors, ids.null_count, spec.id_field)
                     fill = pa.array([f"{basename}:{i}" for i in line_nos.tolist()], pa.string())
                     cols[out_names.index(ID)] = pc.if_else(ids.is_null(), fill, ids)
             cols += [pa.array(np.arange(row, row + n, dtype=np.int64)),
-                     pa.array([path], pa.string()).take(pa.array(np.zeros(n, dtype=np.int32))),
+                     pa.array([source], pa.string()).take(pa.array(np.zeros(n, dtype=np.int32))),
                      pa.array(line_nos)]
             out_names += [ROW, SOURCE, LINE]
             row += n
             yield pa.Table.from_arrays(cols, names=out_names)
-    except (pa.ArrowInvalid, OSError) as exc:
+    except (pa.ArrowException, OSError) as exc:
         raise InputError(f"corrupt Parquet file ({exc})", path) from None
 
 

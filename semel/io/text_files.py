@@ -8,10 +8,10 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from semel.errors import InputError, SemelError
+from semel.errors import InputError, SemelError, escape
 from semel.io.errors_log import ErrorLog
 from semel.io.formats import txt_files
-from semel.io.spec import ID, LINE, ROW, SOURCE, TEXT
+from semel.io.spec import ID, LINE, ROW, SOURCE, TEXT, name_text
 
 
 def _decode(data: bytes, path: str, spec: Any, errors: ErrorLog | None) -> str | None:
@@ -42,7 +42,7 @@ def text_document(data: bytes, path: str, doc_id: str, spec: Any, errors: ErrorL
     """One document from the bytes of a file or of stdin."""
     text = _decode(data, path, spec, errors)
     if text is not None:
-        yield _table([doc_id], [text], [path], row0)
+        yield _table([doc_id], [text], [escape(path)], row0)
 
 
 def read_txt(path: str, spec: Any, errors: ErrorLog | None, row0: int) -> Iterator[pa.Table]:
@@ -54,7 +54,9 @@ def read_txt(path: str, spec: Any, errors: ErrorLog | None, row0: int) -> Iterat
         raise InputError("no such file", path) from None
     except IsADirectoryError:
         raise InputError("is a folder; use format 'txtdir'", path) from None
-    yield from text_document(data, path, os.path.basename(path), spec, errors, row0)
+    except OSError as exc:
+        raise InputError(exc.strerror or str(exc), path) from None
+    yield from text_document(data, path, name_text(os.path.basename(path)), spec, errors, row0)
 
 
 def read_txtdir(folder: str, spec: Any, errors: ErrorLog | None, row0: int) -> Iterator[pa.Table]:
@@ -68,14 +70,22 @@ def read_txtdir(folder: str, spec: Any, errors: ErrorLog | None, row0: int) -> I
     row = row0
     for rel in txt_files(folder):
         full = os.path.join(folder, rel)
-        with open(full, "rb") as f:
-            data = f.read()
+        try:
+            with open(full, "rb") as f:
+                data = f.read()
+        except OSError as exc:  # a broken link, a file removed meanwhile, no permission
+            reason = exc.strerror or str(exc)
+            if spec.on_error == "fail":
+                raise InputError(reason, full) from None
+            if errors is not None:
+                errors.add(full, None, reason)
+            continue
         text = _decode(data, full, spec, errors)
         if text is None:
             continue
-        ids.append(rel)
+        ids.append(name_text(rel))
         texts.append(text)
-        sources.append(full)
+        sources.append(escape(full))
         size += len(data)
         if len(ids) >= spec.batch_size or size >= spec.batch_bytes:
             yield _table(ids, texts, sources, row)
@@ -85,13 +95,22 @@ def read_txtdir(folder: str, spec: Any, errors: ErrorLog | None, row0: int) -> I
         yield _table(ids, texts, sources, row)
 
 
-def encode_texts(batch: pa.RecordBatch, first: bool) -> bytes:
-    """Texts separated by a blank line (the separator also goes before this batch unless it is the first)."""
-    texts = batch.column(TEXT).to_pylist()
-    if not texts:
-        return b""
-    body = "\n\n".join(t.rstrip("\n") for t in texts)
-    return (("" if first else "\n\n") + body).encode("utf-8")
+def encode_texts(batch: pa.RecordBatch, state: list[bool]) -> bytes:
+    """Texts as written, one blank line between documents (a newline first where a text lacks its own), so
+    one document comes back byte for byte. `state` is [anything written yet, last byte was a newline],
+    updated in place across batches."""
+    parts: list[str] = []
+    written, newline = state
+    for text in batch.column(TEXT).to_pylist():
+        if written:
+            parts.append("\n" if newline else "\n\n")
+            newline = True
+        parts.append(text)
+        if text:
+            newline = text.endswith("\n")
+        written = True
+    state[:] = [written, newline]
+    return "".join(parts).encode("utf-8")
 
 
 def safe_relpath(doc_id: str) -> str:

@@ -12,12 +12,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import zstandard
 
-from semel.errors import SemelError
+from semel.errors import SemelError, escape
 from semel.io.atomic import atomic_path
 from semel.io.formats import FORMATS_OUT, output_format_for, split_compression
 from semel.io.jsonl import encode_jsonl
 from semel.io.parquet import to_output_table
-from semel.io.spec import ID, TEXT
+from semel.io.spec import ID, SOURCE, TEXT
 from semel.io.text_files import encode_texts, safe_relpath
 
 
@@ -36,7 +36,8 @@ class Writer:
         self._raw: IO[bytes] | None = None
         self._pq: pq.ParquetWriter | None = None
         self._pq_schema: pa.Schema | None = None
-        self._first = True
+        self._txt_state = [False, False]
+        self._txt_names: dict[str, str] = {}
         if path == "-":
             self._temp = "-"
             if format not in ("jsonl", "txt"):
@@ -79,14 +80,24 @@ class Writer:
         if self.format == "jsonl":
             self._file.write(encode_jsonl(batch, self.text_field, self.id_field))
         elif self.format == "txt":
-            data = encode_texts(batch, self._first)
+            data = encode_texts(batch, self._txt_state)
             if data:
                 self._file.write(data)
-                self._first = False
         elif self.format == "txtdir":
             ids, texts = batch.column(ID).to_pylist(), batch.column(TEXT).to_pylist()
-            for doc_id, text in zip(ids, texts, strict=True):
-                target = os.path.join(self._temp, safe_relpath(doc_id))
+            sources = (batch.column(SOURCE).to_pylist() if SOURCE in batch.schema.names
+                       else [None] * batch.num_rows)
+            for doc_id, text, source in zip(ids, texts, sources, strict=True):
+                rel = safe_relpath(doc_id)
+                target = os.path.join(self._temp, rel)
+                if os.path.lexists(target):  # the same id twice (or ids equal but for case, on some disks)
+                    first = self._txt_names.get(rel) or doc_id
+                    both = f"{first} and {source or doc_id}"
+                    raise SemelError(
+                        f"two documents would be written to the same file {escape(rel)} ({escape(both)}); "
+                        "a folder of .txt needs unique ids: give one folder at a time, or write JSONL or "
+                        "Parquet")
+                self._txt_names[rel] = source or doc_id
                 os.makedirs(os.path.dirname(target), exist_ok=True)
                 with open(target, "w", encoding="utf-8", newline="") as f:
                     f.write(text)
@@ -110,8 +121,6 @@ class Writer:
             return
         self._closed = True
         try:
-            if self.format == "txt" and not self._first:
-                self._file.write(b"\n")
             if self.path == "-":
                 self._file.flush()
                 return

@@ -8,12 +8,16 @@ import gzip
 import json
 import os
 import signal
+import sys
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 import zstandard
 
 import semel
 from tests.hostile.helpers import (
+    Stdin,
     cli,
     clusters,
     jsonl,
@@ -52,6 +56,15 @@ def test_01_work_dir_with_foreign_files_is_refused_not_wiped(tmp_path, good, cap
     for keep in ("--keep-work", "--no-progress"):
         assert cli(capsys, "dedup", good, "-o", tmp_path / "out", "--work-dir", fresh, keep, "-q")[0] == 0
     assert not fresh.exists()
+
+
+def test_02_dedup_from_stdin_reads_it_once(tmp_path, good, capsys, monkeypatch) -> None:
+    data = open(good, "rb").read()
+    monkeypatch.setattr(sys, "stdin", Stdin(data))
+    rc, _, err = cli(capsys, "dedup", "-", "-o", tmp_path / "out", "-q")
+    assert rc == 0, err
+    assert len(clusters(str(tmp_path / "out"))) == 20
+    assert (tmp_path / "out" / "kept.jsonl").read_bytes() == data
 
 
 @pytest.mark.parametrize("on_error", ["fail", "skip"])
@@ -109,6 +122,32 @@ def test_07_an_input_given_twice_is_refused(tmp_path, good, capsys) -> None:
     assert listing(str(tmp_path / "out")) == {} and not (tmp_path / "r.jsonl").exists()
 
 
+def test_08_repair_folders_with_the_same_file_name_refused(tmp_path, capsys) -> None:
+    for d, text in (("d1", "alpha"), ("d2", "beta")):
+        (tmp_path / d).mkdir()
+        (tmp_path / d / "a.txt").write_text(text)
+    rc, _, err = cli(capsys, "repair", tmp_path / "d1", tmp_path / "d2", "-o", tmp_path / "out")
+    line = one_error(err)
+    assert rc == 1 and "a.txt" in line and "unique ids" in line
+    assert not (tmp_path / "out").exists()
+    assert not [n for n in os.listdir(tmp_path) if n.startswith(".")]  # no temporary files left
+
+
+def test_09_big_integer_ids_and_fields_kept_as_written(tmp_path, capsys) -> None:
+    repeated = "This sentence is repeated by a careless scraper. " * 2
+    lines = [b'{"id": 12345678901234567890123, "text": "alpha beta gamma delta"}\n',
+             b'{"id": 12345678901234567890124, "text": "epsilon zeta eta theta"}\n',
+             b'{"id": 1.50, "text": "iota kappa lambda mu", "n": 98765432109876543210987}\n',
+             b'{"id": "x", "text": "' + repeated.encode() + b'", "n": 98765432109876543210987}\n']
+    path = write_lines(str(tmp_path / "big.jsonl"), lines)
+    assert cli(capsys, "dedup", path, "-o", tmp_path / "out", "-q")[0] == 0
+    assert [r["id"] for r in clusters(str(tmp_path / "out"))] == [
+        "12345678901234567890123", "12345678901234567890124", "1.50", "x"]
+    assert cli(capsys, "repair", path, "-o", tmp_path / "r.jsonl")[0] == 0
+    out = (tmp_path / "r.jsonl").read_bytes().splitlines()
+    assert b'"n":98765432109876543210987' in out[3]  # the rewritten record: the number as it was
+
+
 def test_10_a_reused_output_folder_holds_one_runs_files(tmp_path, good, capsys) -> None:
     out = tmp_path / "out"
     bad = write_lines(str(tmp_path / "bad.jsonl"), [*jsonl(records(3)), b"{oops\n"])
@@ -124,6 +163,17 @@ def test_10_a_reused_output_folder_holds_one_runs_files(tmp_path, good, capsys) 
     rc, _, err = cli(capsys, "dedup", broken, "-o", out, "-q")
     assert rc == 1 and one_error(err)
     assert listing(str(out)) == before  # a failed run changes nothing
+
+
+@pytest.mark.parametrize("text", ["One line without a newline at the end.", "Line one.\nLine two.\n",
+                                  "Trailing blank lines.\n\n\n", "\n\nLeading newlines.", "", "\r\nCRLF\r\n"])
+def test_12_repair_to_a_txt_file_is_byte_for_byte(tmp_path, capsys, text) -> None:
+    src = tmp_path / "x.txt"
+    src.write_bytes(text.encode())
+    assert cli(capsys, "repair", src, "-o", tmp_path / "y.txt")[0] == 0
+    assert (tmp_path / "y.txt").read_bytes() == text.encode()
+    rc, out, _ = cli(capsys, "repair", src)
+    assert rc == 0 and out == text
 
 
 def test_13_temporary_file_of_a_killed_write_is_removed_on_resume(tmp_path, good, capsys) -> None:
@@ -167,5 +217,28 @@ def test_16_zero_documents_is_a_valid_run(tmp_path, capsys, content) -> None:
     for command in ("repair", "lines", "substrings"):
         assert cli(capsys, command, path, "-o", tmp_path / f"{command}.jsonl")[0] == 0
         assert (tmp_path / f"{command}.jsonl").read_bytes() == b""
+
+
+def test_18_odd_names_and_id_types(tmp_path, good, capsys) -> None:
+    odd = os.path.join(str(tmp_path), os.fsdecode(b"caf\xe9.jsonl"))
+    with open(odd, "wb") as f:
+        f.write(b'{"text": "no id here"}\n')
+    assert cli(capsys, "dedup", odd, "-o", tmp_path / "out", "-q")[0] == 0
+    assert [r["id"] for r in clusters(str(tmp_path / "out"))] == ["caf%E9.jsonl:1"]
+    pq.write_table(pa.table({"id": pa.array([[1], [2]], pa.list_(pa.int64())), "text": ["a b", "c d"]}),
+                   str(tmp_path / "l.parquet"))
+    rc, _, err = cli(capsys, "dedup", tmp_path / "l.parquet", "-o", tmp_path / "o2", "-q")
+    assert rc == 1 and "id column 'id' has type list" in one_error(err)
+
+
+def test_22_deeply_nested_records_are_bad_records(tmp_path, capsys) -> None:
+    repeated = "Repeat this sentence twice for sure please. " * 2
+    deep = b'{"id": "a", "text": "' + repeated.encode() + b'", "n": ' + b"[" * 2000 + b"]" * 2000 + b"}\n"
+    path = write_lines(str(tmp_path / "deep.jsonl"), [deep, b'{"id": "b", "text": "fine"}\n'])
+    rc, _, err = cli(capsys, "repair", path, "-o", tmp_path / "r.jsonl")
+    assert rc == 1 and "deep.jsonl:1:" in one_error(err)
+    assert cli(capsys, "repair", path, "-o", tmp_path / "r.jsonl", "--on-error", "skip")[0] == 0
+    assert [json.loads(x)["id"] for x in open(tmp_path / "r.jsonl")] == ["b"]
+    assert json.loads(open(tmp_path / "r.jsonl.errors.jsonl").read())["line"] == 1
 
 
