@@ -7,9 +7,24 @@ repair-only users do not pay for them.
 from __future__ import annotations
 
 import importlib
+import os as _os
+import signal as _signal
+import sys as _sys
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+
+def _quiet_interrupt(signum: int, frame: object) -> None:
+    """Ctrl-C while the `semel` command is still loading (numba takes a second): one line, no traceback.
+    `semel.cli.main` puts Python's own handler back as soon as it starts."""
+    _sys.stderr.write("semel: error: interrupted; no output was written\n")
+    raise SystemExit(130)
+
+
+if (_os.path.basename(_sys.argv[0] if _sys.argv else "") in ("semel", "semel.exe")
+        and _signal.getsignal(_signal.SIGINT) is _signal.default_int_handler):  # not when Ctrl-C is ignored
+    _signal.signal(_signal.SIGINT, _quiet_interrupt)
 
 import semel.repair  # noqa: E402, F401  (bind the submodule before the function of the same name)
 from semel import errors  # noqa: E402

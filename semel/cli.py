@@ -2,21 +2,39 @@
 
 Each sub-command lives in `semel/commands/<name>.py` and exposes `add_parser(subparsers)`
 (which registers its flags and sets `func`) so commands can be added without touching this file's logic.
+
+Every failure the user can cause (bad input or flags, a file that cannot be read or written, a full disk,
+Ctrl-C) ends here as one line on stderr, ``semel: error: ...``, with file names escaped so the line stays
+one line: exit status 1 (2 for a misused flag, 130 for Ctrl-C), never a traceback. Warnings are one
+``semel: warning: ...`` line each, once per run.
 """
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
+import signal
 import sys
+import warnings
+from typing import Any, NoReturn
 
 from semel import __version__
-from semel.errors import SemelError
+from semel.errors import SemelError, SemelWarning, escape
 
 COMMANDS = ("repair", "dedup", "params", "lines", "substrings", "explain", "report")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its usage errors as one `semel: error:` line (exit status 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        command = self.prog.split()[-1] if " " in self.prog else ""
+        hint = f" (see semel {command} --help)" if command else " (see semel --help)"
+        self.exit(2, f"semel: error: {escape(message)}{hint}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="semel",
         description="Find and remove duplicated text at every scale: repeated paragraphs inside a document, "
         "exact and near-duplicate documents across a collection, and repeated spans across documents.",
@@ -34,23 +52,90 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def os_error_message(exc: OSError) -> str:
+    """'No space left on device: out/kept.jsonl' (a temporary name shown as the file it stands for)."""
+    from semel.io.outputs import TEMP_NAME
+
+    def name(path: Any) -> str:
+        path = os.fsdecode(path) if isinstance(path, bytes | os.PathLike) else str(path)
+        directory, base = os.path.split(path)
+        m = TEMP_NAME.match(base)
+        return escape(os.path.join(directory, m.group("name")) if m else path)
+
+    text = exc.strerror or str(exc) or type(exc).__name__
+    names = [name(p) for p in (exc.filename, exc.filename2) if p is not None]
+    return f"{text}: {' -> '.join(names)}" if names else text
+
+
+def _interrupted(command: str | None) -> str:
+    from semel.io import outputs
+
+    run = outputs.last
+    if run is not None and run.committed:
+        return "interrupted after the outputs were written"
+    if command == "dedup":
+        return ("interrupted; no output was written (the finished stages are kept: rerun with --resume to "
+                "continue)")
+    return "interrupted; no output was written"
+
+
+def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                  file: Any = None, line: str | None = None) -> None:
+    if issubclass(category, SemelWarning):
+        print(f"semel: warning: {escape(str(message))}", file=sys.stderr)
+    else:
+        _default_showwarning(message, category, filename, lineno, file, line)
+
+
+_default_showwarning = warnings.showwarning
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if not getattr(args, "func", None):
-        parser.print_help()
-        return 2
+    if threading_main() and getattr(signal.getsignal(signal.SIGINT), "__name__", "") == "_quiet_interrupt":
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # from here on Ctrl-C is handled below
+    command: str | None = None
     try:
-        return int(args.func(args) or 0)
+        parser = build_parser()
+        args = parser.parse_args(argv)  # a misused flag: one line, SystemExit(2)
+        command = args.command
+        if not getattr(args, "func", None):
+            parser.print_help()
+            return 2
+        with warnings.catch_warnings():
+            warnings.simplefilter("always", SemelWarning)
+            warnings.showwarning = _show_warning
+            return int(args.func(args) or 0)
     except SemelError as exc:
-        print(f"semel: error: {exc}", file=sys.stderr)
+        _error(str(exc))
         return 1
     except KeyboardInterrupt:
-        print("semel: interrupted; outputs were not written (rerun with --resume where supported)",
-              file=sys.stderr)
+        _error(_interrupted(command))
         return 130
-    except BrokenPipeError:
+    except BrokenPipeError:  # the reader of stdout went away (| head): stop quietly
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
         return 0
+    except OSError as exc:
+        _error(os_error_message(exc))
+        return 1
+    except MemoryError:
+        _error("out of memory")
+        return 1
+    except RecursionError:
+        _error("input nested too deeply to process")
+        return 1
+
+
+def threading_main() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
+
+
+def _error(message: str) -> None:
+    print(f"semel: error: {escape(message)}", file=sys.stderr)
 
 
 if __name__ == "__main__":

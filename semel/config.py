@@ -8,6 +8,7 @@ import hashlib
 import json
 import os
 from dataclasses import asdict, dataclass, field
+from numbers import Integral
 
 import numpy as np
 
@@ -94,6 +95,11 @@ class DedupConfig:
             raise SemelError(f"--num-perm must be a power of two >= 8, got {self.num_perm}")
         if (self.bands is None) != (self.rows is None):
             raise SemelError("give --bands and --rows together, or neither to derive them from --threshold")
+        for flag, value in (("--bands", self.bands), ("--rows", self.rows),
+                            ("--batch-size", self.batch_size)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, Integral)
+                                      or value < 1):
+                raise SemelError(f"{flag} must be an integer >= 1, got {value!r}")
         if self.bands is not None and self.rows is not None and self.bands * self.rows > self.num_perm:
             raise SemelError(f"--bands x --rows = {self.bands * self.rows} exceeds "
                              f"--num-perm {self.num_perm}")

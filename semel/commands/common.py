@@ -2,18 +2,61 @@
 from __future__ import annotations
 
 import argparse
+import sys
+from collections.abc import Callable
+
+from semel.errors import escape
+
+
+def int_at_least(low: int) -> Callable[[str], int]:
+    """An argparse type: an integer >= `low` (so 0 or -1 bands, rows or batch sizes are refused by name)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be an integer, not {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be {low} or more, not {value}")
+        return value
+
+    parse.__name__ = f"integer >= {low}"
+    return parse
+
+
+positive_int = int_at_least(1)
 
 
 def add_field_arguments(p: argparse.ArgumentParser) -> None:
-    """--id-field and --text-field."""
+    """--id-field, --text-field and --format (how to read stdin)."""
     p.add_argument("--id-field", default="id", help="field holding the document id (default: id)")
     p.add_argument("--text-field", default="text", help="field holding the text (default: text)")
+    p.add_argument("--format", choices=("jsonl", "parquet", "txt"), default=None,
+                   help="how to read stdin ('-'): jsonl (default; .gz/.zst compressed too), parquet, or txt "
+                   "(all of stdin is one document)")
 
 
 def add_run_arguments(p: argparse.ArgumentParser) -> None:
     """--on-error, --batch-size and --no-progress (bars show only on a terminal unless turned off)."""
     p.add_argument("--on-error", choices=("fail", "skip"), default="fail",
                    help="bad records: fail with file:line (default) or skip, count and list them")
-    p.add_argument("--batch-size", type=int, default=8192, help="documents per batch (default: 8192)")
+    p.add_argument("--batch-size", type=positive_int, default=8192,
+                   help="documents per batch (default: 8192)")
     p.add_argument("--no-progress", dest="progress", action="store_const", const=False, default=None,
                    help="no progress bar")
+
+
+def read_stdin_as(args: argparse.Namespace) -> None:
+    """When an input is '-', read stdin once now (in --format), so every pass of the job sees the same
+    bytes."""
+    if "-" in getattr(args, "inputs", ()):
+        from semel.io import stdin
+
+        stdin.choose_format(getattr(args, "format", None))
+
+
+def list_skipped(records: list[tuple[str, int | None, str]]) -> None:
+    """Skipped records of a run written to stdout: listed on stderr, since there is no side file."""
+    for path, line, reason in records:
+        where = f"{escape(path)}:{line}" if line is not None else escape(path)
+        print(f"semel: skipped {where}: {escape(reason)}", file=sys.stderr)

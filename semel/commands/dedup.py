@@ -4,7 +4,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from semel.commands.common import add_field_arguments, add_run_arguments
+from semel.commands.common import (
+    add_field_arguments,
+    add_run_arguments,
+    int_at_least,
+    positive_int,
+    read_stdin_as,
+)
+from semel.errors import SemelError
 
 EPILOG = """\
 what it writes (OUT/):
@@ -39,7 +46,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--threshold", type=float, default=0.3,
                    help="Jaccard similarity of word-3-gram sets at or above which two documents are "
                    "duplicates (default: 0.3; see `semel params`)")
-    p.add_argument("--ngram", type=int, default=None,
+    p.add_argument("--ngram", type=positive_int, default=None,
                    help="tokens per shingle (default: 3 words, or 5 characters with --shingle char)")
     p.add_argument("--shingle", choices=("word", "char"), default="word",
                    help="word n-grams (default; scripts without spaces use characters anyway) or "
@@ -49,13 +56,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    "punctuation (tokens, default); the same text after NFKC, quote folding, whitespace "
                    "collapsing and case folding (standard); after whitespace collapsing only; or the same "
                    "bytes (none)")
-    p.add_argument("--num-perm", type=int, default=256, help="MinHash bins, a power of two (default: 256)")
-    p.add_argument("--bands", type=int, help="LSH bands (default: derived from --threshold)")
-    p.add_argument("--rows", type=int, help="LSH rows per band (default: derived from --threshold)")
+    p.add_argument("--num-perm", type=positive_int, default=256,
+                   help="MinHash bins, a power of two (default: 256)")
+    p.add_argument("--bands", type=positive_int, help="LSH bands (default: derived from --threshold)")
+    p.add_argument("--rows", type=positive_int, help="LSH rows per band (default: derived from --threshold)")
     p.add_argument("--containment", type=float, default=None,
                    help="also call a pair duplicate when the smaller shingle set is contained in the larger "
                    "at this share (catches truncated copies; off by default, see README)")
-    p.add_argument("--max-gap", type=int, default=15,
+    p.add_argument("--max-gap", type=int_at_least(-1), default=15,
                    help="copy-shape test: the longest run of shingles one document may have that the other "
                    "lacks, on the better-covered side (default: 15; -1 turns the test off)")
     p.add_argument("--max-trailing", type=float, default=0.45,
@@ -78,7 +86,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-exact", dest="exact", action="store_false", help="skip the exact stage")
     p.add_argument("--no-near", dest="near", action="store_false", help="skip the near-duplicate stage")
     p.add_argument("--repair", action="store_true", help="repair repeated text inside documents first")
-    p.add_argument("--workers", type=int, default=0, help="threads (default: all cores)")
+    p.add_argument("--workers", type=int_at_least(0), default=0, help="threads (default: all cores)")
     p.add_argument("--work-dir", help="where stage outputs go (default: OUT/_work)")
     p.add_argument("--resume", action="store_true", help="continue from the last finished stage")
     p.add_argument("--keep-work", action="store_true", help="keep the work directory after success")
@@ -96,6 +104,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from semel.api import dedup
     from semel.config import DedupConfig
+
+    if "-" in args.inputs and args.resume:
+        raise SemelError("--resume cannot tell whether stdin is the input of the interrupted run; save it "
+                         "to a file and give that, or drop --resume")
+    read_stdin_as(args)
 
     cfg = DedupConfig(
         inputs=args.inputs, output=args.output, id_field=args.id_field, text_field=args.text_field,

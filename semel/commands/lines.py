@@ -6,7 +6,14 @@ import sys
 
 import orjson
 
-from semel.commands.common import add_field_arguments, add_run_arguments
+from semel.commands.common import (
+    add_field_arguments,
+    add_run_arguments,
+    int_at_least,
+    list_skipped,
+    positive_int,
+    read_stdin_as,
+)
 from semel.errors import SemelError
 from semel.jobs.lines import DEFAULT_MIN_CHARS, DEFAULT_MIN_DOCS, ExplainFn, lines_file
 
@@ -54,11 +61,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help=f"remove units in at least this many documents (default: {DEFAULT_MIN_DOCS})")
     g.add_argument("--min-share", type=float, default=None,
                    help="remove units in at least this share of the documents, e.g. 0.001")
-    p.add_argument("--min-chars", type=int, default=DEFAULT_MIN_CHARS,
+    p.add_argument("--min-chars", type=int_at_least(0), default=DEFAULT_MIN_CHARS,
                    help=f"never remove units shorter than this (default: {DEFAULT_MIN_CHARS})")
     p.add_argument("--keep-digits", dest="fold_digits", action="store_false",
                    help="compare digits as written (default: fold every digit to 0, as CCNet does)")
-    p.add_argument("--memory-mb", type=int, default=1024,
+    p.add_argument("--memory-mb", type=positive_int, default=1024,
                    help="memory for the line counts before spilling to disk (default: 1024)")
     p.add_argument("--spill-dir", default=None, help="folder for spilled counts (default: system temp)")
     p.add_argument("--explain", action="store_true",
@@ -84,15 +91,21 @@ def span_printer(stream: object, width: int = 60) -> ExplainFn:
 
 
 def run(args: argparse.Namespace) -> int:
+    from semel.io.outputs import Outputs
+
     output = args.output or "-"
     explain = span_printer(sys.stdout if output != "-" else sys.stderr) if args.explain else None
     try:
-        summary = lines_file(args.inputs, output, id_field=args.id_field, text_field=args.text_field,
-                             unit=args.unit, min_docs=args.min_docs, min_share=args.min_share,
-                             min_chars=args.min_chars, fold_digits=args.fold_digits, on_error=args.on_error,
-                             batch_size=args.batch_size, progress=args.progress, memory_mb=args.memory_mb,
-                             spill_dir=args.spill_dir, explain=explain)
+        with Outputs(output, inputs=args.inputs) as outputs:
+            read_stdin_as(args)
+            summary = lines_file(args.inputs, output, id_field=args.id_field, text_field=args.text_field,
+                                 unit=args.unit, min_docs=args.min_docs, min_share=args.min_share,
+                                 min_chars=args.min_chars, fold_digits=args.fold_digits,
+                                 on_error=args.on_error, batch_size=args.batch_size, progress=args.progress,
+                                 memory_mb=args.memory_mb, spill_dir=args.spill_dir, explain=explain)
     except ValueError as exc:
         raise SemelError(str(exc)) from None
+    if output == "-":
+        list_skipped(outputs.skipped())
     print(summary.format(), file=sys.stderr)
     return 0

@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 
+from semel.commands.common import positive_int
 from semel.params import candidate_probability
 
 
@@ -16,9 +17,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "that two documents become candidates at each similarity (the S-curve). Every candidate is then "
         "verified on exact shingle sets, so the curve only has to be high above the threshold.")
     p.add_argument("--threshold", type=float, default=0.3, help="Jaccard threshold (default: 0.3)")
-    p.add_argument("--num-perm", type=int, default=256, help="MinHash bins (default: 256)")
-    p.add_argument("--bands", type=int, help="override bands")
-    p.add_argument("--rows", type=int, help="override rows")
+    p.add_argument("--num-perm", type=positive_int, default=256, help="MinHash bins (default: 256)")
+    p.add_argument("--bands", type=positive_int, help="override bands")
+    p.add_argument("--rows", type=positive_int, help="override rows")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=run)
 

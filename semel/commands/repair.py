@@ -4,7 +4,13 @@ from __future__ import annotations
 import argparse
 import sys
 
-from semel.commands.common import add_field_arguments, add_run_arguments
+from semel.commands.common import (
+    add_field_arguments,
+    add_run_arguments,
+    int_at_least,
+    list_skipped,
+    read_stdin_as,
+)
 from semel.errors import InputError, SemelError
 from semel.jobs.repair import explain_printer, repair_file, repair_one
 from semel.repair import DEFAULT_MIN_CHARS
@@ -47,7 +53,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--output", metavar="OUTPUT",
                    help="output file or folder; its extension picks the format (default: stdout)")
     add_field_arguments(p)
-    p.add_argument("--min-chars", type=int, default=DEFAULT_MIN_CHARS,
+    p.add_argument("--min-chars", type=int_at_least(0), default=DEFAULT_MIN_CHARS,
                    help=f"leave units shorter than this (normalised) alone (default: {DEFAULT_MIN_CHARS})")
     p.add_argument("--units", default="paragraph,line,sentence",
                    help="levels to compare, comma-separated (default: paragraph,line,sentence)")
@@ -81,18 +87,19 @@ def _read_text(path: str) -> str:
                          line) from None
 
 
-def _is_single_text(inputs: list[str]) -> bool:
+def _is_single_text(inputs: list[str], format: str | None) -> bool:
+    """One .txt file, or stdin as text: repaired to stdout as it is (no fields, byte for byte)."""
     if len(inputs) != 1:
         return False
     path = inputs[0]
-    return path == "-" or path.lower().endswith(".txt")
+    return format in (None, "txt") if path == "-" else path.lower().endswith(".txt")
 
 
 def run(args: argparse.Namespace) -> int:
     units = tuple(u.strip() for u in args.units.split(",") if u.strip())
     if args.min_chars < 0:
         raise SemelError("--min-chars must be 0 or more")
-    if args.output is None and _is_single_text(args.inputs):
+    if args.output is None and _is_single_text(args.inputs, args.format):
         text = _read_text(args.inputs[0])
         try:
             result, _, failed = repair_one(text, min_chars=args.min_chars, units=units,
@@ -104,18 +111,25 @@ def run(args: argparse.Namespace) -> int:
             return 0
         if args.explain:
             explain_printer(sys.stderr)(args.inputs[0], text, result)
-        sys.stdout.write(result.text)
         sys.stdout.flush()
+        sys.stdout.buffer.write(result.text.encode("utf-8"))
+        sys.stdout.buffer.flush()
         return 0
+    from semel.io.outputs import Outputs
+
     output = args.output or "-"
     explain = explain_printer(sys.stdout if output != "-" else sys.stderr) if args.explain else None
+    read_stdin_as(args)
     try:
-        summary = repair_file(args.inputs, output, id_field=args.id_field, text_field=args.text_field,
-                              min_chars=args.min_chars, units=units, drop_above=args.drop_above,
-                              on_error=args.on_error, explain=explain, batch_size=args.batch_size,
-                              progress=args.progress, with_stats=args.stats, engine=args.engine,
-                              master=args.master, conf=args.conf)
+        with Outputs(output, inputs=args.inputs) as outputs:
+            summary = repair_file(args.inputs, output, id_field=args.id_field, text_field=args.text_field,
+                                  min_chars=args.min_chars, units=units, drop_above=args.drop_above,
+                                  on_error=args.on_error, explain=explain, batch_size=args.batch_size,
+                                  progress=args.progress, with_stats=args.stats, engine=args.engine,
+                                  master=args.master, conf=args.conf)
     except ValueError as exc:
         raise SemelError(str(exc)) from None
+    if output == "-":
+        list_skipped(outputs.skipped())
     print(summary.format(), file=sys.stderr)
     return 0

@@ -4,6 +4,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from semel.commands.common import int_at_least
+
 EPILOG = """\
 examples:
   semel report out/                    # writes out/report.html
@@ -24,7 +26,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="where to write the report (default: OUT/report.html)")
     p.add_argument("--input", action="append", metavar="PATH",
                    help="read document texts from here instead of the inputs recorded by the run")
-    p.add_argument("--index-limit", type=int, default=200_000, metavar="N",
+    p.add_argument("--index-limit", type=int_at_least(0), default=200_000, metavar="N",
                    help="removed documents embedded for the id search (default: 200000)")
     p.set_defaults(func=run)
 

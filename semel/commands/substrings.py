@@ -4,7 +4,12 @@ from __future__ import annotations
 import argparse
 import sys
 
-from semel.commands.common import add_field_arguments, add_run_arguments
+from semel.commands.common import (
+    add_field_arguments,
+    add_run_arguments,
+    list_skipped,
+    read_stdin_as,
+)
 from semel.commands.lines import span_printer
 from semel.errors import SemelError
 from semel.jobs.substrings import DEFAULT_MIN_TOKENS, DEFAULT_SHARD_MB, substrings_file
@@ -66,14 +71,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from semel.io.outputs import Outputs
+
     output = args.output or "-"
     explain = span_printer(sys.stdout if output != "-" else sys.stderr) if args.explain else None
     try:
-        summary = substrings_file(args.inputs, output, id_field=args.id_field, text_field=args.text_field,
-                                  min_tokens=args.min_tokens, mode=args.mode, shard_mb=args.shard_mb,
-                                  on_error=args.on_error, batch_size=args.batch_size, progress=args.progress,
-                                  explain=explain)
+        with Outputs(output, inputs=args.inputs) as outputs:
+            read_stdin_as(args)
+            summary = substrings_file(args.inputs, output, id_field=args.id_field,
+                                      text_field=args.text_field, min_tokens=args.min_tokens, mode=args.mode,
+                                      shard_mb=args.shard_mb, on_error=args.on_error,
+                                      batch_size=args.batch_size, progress=args.progress, explain=explain)
     except ValueError as exc:
         raise SemelError(str(exc)) from None
+    if output == "-":
+        list_skipped(outputs.skipped())
     print(summary.format(), file=sys.stderr)
     return 0

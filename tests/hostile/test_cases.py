@@ -8,7 +8,9 @@ import gzip
 import json
 import os
 import signal
+import subprocess
 import sys
+import time
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -16,7 +18,9 @@ import pytest
 import zstandard
 
 import semel
+from semel.errors import SemelError
 from tests.hostile.helpers import (
+    ROOT,
     Stdin,
     cli,
     clusters,
@@ -65,6 +69,26 @@ def test_02_dedup_from_stdin_reads_it_once(tmp_path, good, capsys, monkeypatch) 
     assert rc == 0, err
     assert len(clusters(str(tmp_path / "out"))) == 20
     assert (tmp_path / "out" / "kept.jsonl").read_bytes() == data
+
+
+def test_03_stdin_is_jsonl_unless_format_says_otherwise(tmp_path, good, capsys, monkeypatch) -> None:
+    data = open(good, "rb").read()
+    monkeypatch.setattr(sys, "stdin", Stdin(b"\xef\xbb\xbf" + data))  # a byte order mark is not a record
+    assert cli(capsys, "dedup", "-", "-o", tmp_path / "bom", "-q")[0] == 0
+    assert len(clusters(str(tmp_path / "bom"))) == 20
+    monkeypatch.setattr(sys, "stdin", Stdin(b"not json\n" + data))
+    rc, _, err = cli(capsys, "dedup", "-", "-o", tmp_path / "bad", "-q")
+    assert rc == 1 and one_error(err).startswith("semel: error: -:1: malformed JSON")
+    assert not (tmp_path / "bad" / "clusters.parquet").exists()
+    monkeypatch.setattr(sys, "stdin", Stdin(b"not json\n" + data))
+    assert cli(capsys, "dedup", "-", "--format", "txt", "-o", tmp_path / "txt", "-q")[0] == 0
+    assert [r["id"] for r in clusters(str(tmp_path / "txt"))] == ["-"]
+    # Parquet on stdin, by its magic bytes or by --format
+    pq.write_table(pa.table({"id": ["a", "b"], "text": ["one two three", "four five six"]}),
+                   str(tmp_path / "in.parquet"))
+    monkeypatch.setattr(sys, "stdin", Stdin((tmp_path / "in.parquet").read_bytes()))
+    assert cli(capsys, "repair", "-", "-o", tmp_path / "r.jsonl")[0] == 0
+    assert [json.loads(x)["id"] for x in (tmp_path / "r.jsonl").read_text().splitlines()] == ["a", "b"]
 
 
 @pytest.mark.parametrize("on_error", ["fail", "skip"])
@@ -165,6 +189,20 @@ def test_10_a_reused_output_folder_holds_one_runs_files(tmp_path, good, capsys) 
     assert listing(str(out)) == before  # a failed run changes nothing
 
 
+def test_11_18_bands_rows_batch_size_must_be_positive(tmp_path, good, capsys) -> None:
+    for flags in (["--bands", "0", "--rows", "4"], ["--bands", "-1", "--rows", "-4"], ["--batch-size", "0"],
+                  ["--batch-size", "x"]):
+        rc, _, err = cli(capsys, "dedup", good, "-o", tmp_path / "out", "-q", *flags)
+        assert rc == 2 and flags[0] in one_error(err)
+    with pytest.raises(SemelError, match="--bands must be an integer >= 1"):
+        semel.dedup(good, str(tmp_path / "out"), bands=0, rows=4)
+    with pytest.raises(SemelError, match="--batch-size"):
+        semel.dedup(good, str(tmp_path / "out"), batch_size=0)
+    rc, _, err = cli(capsys, "repair", good, "-o", tmp_path / "r.jsonl", "--batch-size", "0")
+    assert rc == 2 and one_error(err)
+    assert not (tmp_path / "out").exists()
+
+
 @pytest.mark.parametrize("text", ["One line without a newline at the end.", "Line one.\nLine two.\n",
                                   "Trailing blank lines.\n\n\n", "\n\nLeading newlines.", "", "\r\nCRLF\r\n"])
 def test_12_repair_to_a_txt_file_is_byte_for_byte(tmp_path, capsys, text) -> None:
@@ -219,6 +257,41 @@ def test_16_zero_documents_is_a_valid_run(tmp_path, capsys, content) -> None:
         assert (tmp_path / f"{command}.jsonl").read_bytes() == b""
 
 
+def test_17_os_errors_are_one_line(tmp_path, good, capsys, monkeypatch) -> None:
+    rc, _, err = cli(capsys, "dedup", good, "-o", good, "-q")  # the output is the input file
+    assert rc == 1 and "is a file" in one_error(err)
+    assert open(good, "rb").read().count(b"\n") == 20
+    rc, _, err = cli(capsys, "dedup", good, "-o", tmp_path / "good.jsonl" / "out", "-q")
+    assert rc == 1 and one_error(err)
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.txt").write_text("text")
+    os.symlink(tmp_path / "nowhere.txt", docs / "broken.txt")
+    rc, _, err = cli(capsys, "dedup", docs, "-o", tmp_path / "out", "-q")
+    assert rc == 1 and "broken.txt" in one_error(err)
+
+    def full_disk(*args: object, **kwargs: object) -> None:
+        raise OSError(28, "No space left on device", str(tmp_path / "out" / ".kept.jsonl.tmp-1-abcdef12"))
+
+    monkeypatch.setattr("semel.io.writer.Writer.write", full_disk)
+    rc, _, err = cli(capsys, "dedup", good, "-o", tmp_path / "out", "-q")
+    line = one_error(err)
+    assert rc == 1 and "No space left on device" in line and line.endswith("out/kept.jsonl")
+    assert [f for f in listing(str(tmp_path / "out")) if not f.startswith("_work/")] == []  # work kept
+    monkeypatch.undo()  # space again: the run resumes from its finished stages
+    rc, _, err = cli(capsys, "dedup", good, "-o", tmp_path / "out", "-q", "--resume")
+    assert rc == 0 and (tmp_path / "out" / "kept.jsonl").read_bytes() == open(good, "rb").read()
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
+def test_17_read_only_output_folder(tmp_path, good, capsys) -> None:
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o555)
+    rc, _, err = cli(capsys, "dedup", good, "-o", ro / "out", "-q")
+    assert rc == 1 and "Permission denied" in one_error(err)
+
+
 def test_18_odd_names_and_id_types(tmp_path, good, capsys) -> None:
     odd = os.path.join(str(tmp_path), os.fsdecode(b"caf\xe9.jsonl"))
     with open(odd, "wb") as f:
@@ -229,6 +302,38 @@ def test_18_odd_names_and_id_types(tmp_path, good, capsys) -> None:
                    str(tmp_path / "l.parquet"))
     rc, _, err = cli(capsys, "dedup", tmp_path / "l.parquet", "-o", tmp_path / "o2", "-q")
     assert rc == 1 and "id column 'id' has type list" in one_error(err)
+
+
+def test_19_ctrl_c_is_one_line(tmp_path, good, capsys, monkeypatch) -> None:
+    script = os.path.join(os.path.dirname(sys.executable), "semel")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (os.environ.get("PYTHONPATH"), ROOT) if p))
+    for delay in (0.3, 1.0):  # while loading, and while running
+        proc = subprocess.Popen([script, "dedup", good, "-o", str(tmp_path / "o"), "-q"], env=env,
+                                stderr=subprocess.PIPE)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGINT)
+        err = proc.communicate(timeout=60)[1].decode()
+        if proc.returncode == 0:  # finished before the signal came
+            continue
+        assert proc.returncode == 130 and "interrupted" in one_error(err)
+
+    def interrupt(*args: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("semel.engines.local._stage_write", interrupt)  # after clusters.parquet is made
+    rc, _, err = cli(capsys, "dedup", good, "-o", tmp_path / "out", "-q")
+    assert rc == 130 and "no output was written" in one_error(err) and "--resume" in err
+    assert not (tmp_path / "out" / "clusters.parquet").exists()
+    monkeypatch.undo()
+    monkeypatch.setattr("semel.result.DedupResult.summary", interrupt)  # after the outputs are in place
+    rc, _, err = cli(capsys, "dedup", good, "-o", tmp_path / "out")
+    assert rc == 130 and "after the outputs were written" in one_error(err)
+
+
+def test_21_file_names_are_escaped_in_messages(tmp_path, capsys) -> None:
+    path = write_lines(str(tmp_path / "a\nb.jsonl"), [b'{"text": "x"}\n', b"{oops\n"])
+    rc, _, err = cli(capsys, "dedup", path, "-o", tmp_path / "out", "-q")
+    assert rc == 1 and "a\\nb.jsonl:2: malformed JSON" in one_error(err)
 
 
 def test_22_deeply_nested_records_are_bad_records(tmp_path, capsys) -> None:
@@ -242,3 +347,27 @@ def test_22_deeply_nested_records_are_bad_records(tmp_path, capsys) -> None:
     assert json.loads(open(tmp_path / "r.jsonl.errors.jsonl").read())["line"] == 1
 
 
+def test_23_skipped_records_of_a_stdout_run_are_listed(tmp_path, capsys) -> None:
+    path = write_lines(str(tmp_path / "c.jsonl"), [b'{"id": "a", "text": "hello there"}\n', b"{bad\n"])
+    for command in ("repair", "substrings", "lines"):
+        rc, out, err = cli(capsys, command, path, "--on-error", "skip")
+        assert rc == 0 and out.count("\n") == 1
+        assert "semel: skipped " + path + ":2: malformed JSON" in err
+
+
+def test_24_ids_and_keep_field_warn_once_with_a_count(tmp_path, capsys) -> None:
+    path = write_lines(str(tmp_path / "ids.jsonl"), [
+        b'{"id": 1, "text": "one two three four"}\n', b'{"id": "1", "text": "five six seven eight"}\n',
+        b'{"text": "nine ten eleven twelve"}\n', b'{"text": "thirteen fourteen fifteen sixteen"}\n',
+        b'{"id": "q", "text": "x y z", "score": 2}\n'])
+    rc, _, err = cli(capsys, "dedup", path, "-o", tmp_path / "out", "--keep", "field:score", "-q")
+    assert rc == 0
+    warnings = [ln for ln in err.splitlines() if ln.startswith("semel: warning: ")]
+    assert len(warnings) == 3, err
+    assert any("1 document with an id already used" in w for w in warnings)
+    assert any("2 records without an id field 'id'" in w for w in warnings)
+    assert any("4 documents without a numeric field 'score'" in w for w in warnings)
+    stats = json.load(open(tmp_path / "out" / "stats.json"))
+    assert len(stats["warnings"]) == 3
+    rc, _, err = cli(capsys, "repair", path, "-o", tmp_path / "r.jsonl")
+    assert err.count("semel: warning:") == 1 and "2 records without an id field" in err
