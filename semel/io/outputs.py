@@ -337,6 +337,24 @@ class Outputs:
             warnings.warn(message, SemelWarning, stacklevel=3)
 
 
+def adopt(path: str) -> None:
+    """Count `path`, written later beside a run's outputs (semel report's report.html), as one of that
+    run's files, so the next run into the same place removes it with the rest."""
+    absolute = os.path.abspath(path)
+    directory, name = os.path.split(absolute)
+    candidates = [Outputs(directory, folder=True)]
+    candidates += [Outputs(os.path.join(directory, name[: i]))
+                   for i in range(len(name)) if name[i] == "." and i > 0]
+    for run in candidates:
+        manifest = run.manifest
+        if manifest is None or not os.path.isfile(manifest) or not run._owned_name(name):
+            continue
+        names = run.previous()
+        if name not in names:
+            os.replace(_write_manifest(manifest, [*names, name]), manifest)
+        return
+
+
 def _fault_point(where: str) -> None:
     """SEMEL_KILL_AT=commit:<n> SIGKILLs the run after n of its outputs were renamed (the resume tests)."""
     if os.environ.get("SEMEL_KILL_AT") == where:

@@ -26,4 +26,7 @@ def write_report(path: str, output: str | None = None, *, inputs: list[str] | No
     target = output or default_report_path(run)
     with atomic_path(target) as tmp, open(tmp, "w", encoding="utf-8") as f:
         f.write(render_html(data))
+    from semel.io.outputs import adopt
+
+    adopt(target)  # the next run into the same place replaces it with its other outputs
     return target

@@ -182,11 +182,14 @@ def test_10_a_reused_output_folder_holds_one_runs_files(tmp_path, good, capsys) 
     assert cli(capsys, "dedup", gz, "-o", out, "-q")[0] == 0
     assert sorted(n for n in os.listdir(out) if not n.startswith(".")) == [
         "clusters.parquet", "kept.jsonl.gz", "mine.txt", "stats.json"]
+    assert cli(capsys, "report", out)[0] == 0  # written later, but one of this run's files
     before = listing(str(out))
     broken = write_lines(str(tmp_path / "broken.jsonl"), [b"{oops\n"])
     rc, _, err = cli(capsys, "dedup", broken, "-o", out, "-q")
     assert rc == 1 and one_error(err)
     assert listing(str(out)) == before  # a failed run changes nothing
+    assert cli(capsys, "dedup", good, "-o", out, "-q")[0] == 0
+    assert not (out / "report.html").exists()  # the report of the previous run went with it
 
 
 def test_11_18_bands_rows_batch_size_must_be_positive(tmp_path, good, capsys) -> None:
