@@ -15,7 +15,7 @@ from semel.commands.common import (
     read_stdin_as,
 )
 from semel.errors import SemelError
-from semel.jobs.lines import DEFAULT_MIN_CHARS, DEFAULT_MIN_DOCS, ExplainFn, lines_file
+from semel.jobs.lines import DEFAULT_MIN_CHARS, DEFAULT_MIN_DOCS, DEFAULT_MODE, MODES, ExplainFn, lines_file
 
 EPILOG = f"""\
 what counts as boilerplate:
@@ -23,7 +23,18 @@ what counts as boilerplate:
   that occurs in at least --min-docs documents (default {DEFAULT_MIN_DOCS}) or --min-share of them. Lines are
   compared by their words: case folded, punctuation and spacing ignored, digits folded to 0 (so
   "(c) 2021 Gazzetta" and "© 2023 GAZZETTA" are one line; --keep-digits to tell them apart), and each is
-  counted once per document. Every occurrence is removed, the first one too: boilerplate has no original.
+  counted once per document. Headings (at most four words in capitals, like DESCRIPTION or ENVIRONMENT
+  VARIABLES) never count, and neither do lines under --min-chars: option lines ("-4, --ipv4"), labels and
+  short code lines recur across documentation without being boilerplate.
+
+which copies go (--mode):
+  first   every copy but the one in the first document (in input order) that has the line   (default)
+  all     every copy, the first too (CCNet): boilerplate has no original
+  "first" is the default because it loses nothing: a line of real text shared by many documents (a
+  licence notice, a shared definition) still exists once in the collection, as with dolma's and
+  datatrove's deduplication; use "all" for pure boilerplate you want gone everywhere. Either way a
+  document whose every removable line is frequent is left whole, so no document is ever emptied
+  (identical files are for semel dedup).
 
 what it writes:
   OUTPUT                 the documents, every input field passed through, plus lines_removed,
@@ -47,7 +58,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "lines", help="remove lines repeated across many documents (boilerplate)",
         description="Count every normalised line across the collection (once per document) and remove the "
-        "lines that occur in many documents: footers, cookie notices, 'read also' link lists.",
+        "lines that occur in many documents (footers, cookie notices, 'read also' link lists) from all but "
+        "the first document that has them.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("inputs", nargs="+", metavar="INPUT",
                    help="JSONL (.gz/.zst), Parquet, .txt files or folders of .txt")
@@ -63,6 +75,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="remove units in at least this share of the documents, e.g. 0.001")
     p.add_argument("--min-chars", type=int_at_least(0), default=DEFAULT_MIN_CHARS,
                    help=f"never remove units shorter than this (default: {DEFAULT_MIN_CHARS})")
+    p.add_argument("--mode", choices=MODES, default=DEFAULT_MODE,
+                   help="keep each frequent line in its first document (first, default) or remove every "
+                   "copy (all)")
     p.add_argument("--keep-digits", dest="fold_digits", action="store_false",
                    help="compare digits as written (default: fold every digit to 0, as CCNet does)")
     p.add_argument("--memory-mb", type=positive_int, default=1024,
@@ -102,7 +117,8 @@ def run(args: argparse.Namespace) -> int:
                                  unit=args.unit, min_docs=args.min_docs, min_share=args.min_share,
                                  min_chars=args.min_chars, fold_digits=args.fold_digits,
                                  on_error=args.on_error, batch_size=args.batch_size, progress=args.progress,
-                                 memory_mb=args.memory_mb, spill_dir=args.spill_dir, explain=explain)
+                                 memory_mb=args.memory_mb, spill_dir=args.spill_dir, explain=explain,
+                                 mode=args.mode)
     except ValueError as exc:
         raise SemelError(str(exc)) from None
     if output == "-":

@@ -1,9 +1,12 @@
 """`lines` and `substrings` on Apache Spark, over a DataFrame of documents, with the local engine's kernels.
 
 - `lines_spark`: exact across the whole collection. A `mapInArrow` pass hashes every unit
-  (`semel.spans.lines.line_units`, once per document), a group-by counts documents per hash, the frequent
-  hashes (few: the boilerplate) are collected and broadcast as one sorted int64 array, and a second
-  `mapInArrow` pass cuts them out (`remove_units`). Same output as `semel lines` for the same input.
+  (`semel.spans.lines.line_units`, once per document) with its document's position, a group-by counts
+  documents per hash and finds the first position, the frequent hashes (few: the boilerplate) are
+  collected and broadcast as sorted arrays, and a second `mapInArrow` pass cuts them out (`remove_units`)
+  with the local job's rules (`lookup`, the first document's copy kept in mode "first", `keep_some_text`).
+  Same output as `semel lines` for the same input in the same order: give `order_col` (a column that
+  orders the documents as the input does); without it the order is the DataFrame's partition order.
 - `substrings_spark`: the suffix array runs per partition: each partition is one shard (`remove_repeats`
   over all its documents: find and cut until nothing repeats, as the local engine does per shard).
   Limitation: a passage whose copies sit in different partitions is not found, exactly as with shards
@@ -19,9 +22,10 @@ import numpy as np
 import pyarrow as pa
 
 from semel.engines.spark_session import get_spark
-from semel.jobs.lines import DEFAULT_MIN_CHARS, threshold
+from semel.jobs.lines import DEFAULT_MIN_CHARS, DEFAULT_MODE, threshold
+from semel.jobs.lines import MODES as LINES_MODES
 from semel.jobs.substrings import DEFAULT_MIN_TOKENS, shard_texts
-from semel.spans.lines import line_units, remove_units
+from semel.spans.lines import first_copies_at, keep_some_text, line_units, lookup, remove_units
 from semel.spans.suffix import MODES, remove_repeats
 
 SPANS_TYPE = "array<struct<start:bigint,end:bigint>>"
@@ -40,26 +44,37 @@ def _set_text(batch: pa.RecordBatch, text_col: str, texts: pa.Array) -> pa.Recor
     return batch.set_column(idx, text_col, texts.cast(batch.schema.field(text_col).type))
 
 
+_POS = "__semel_pos"
+
+
 def _hash_task(text_col: str, unit: str, fold_digits: bool, min_chars: int
                ) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
     def task(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
-            h = line_units(batch.column(text_col), unit, fold_digits).per_doc_unique(min_chars)
-            yield pa.record_batch([pa.array(h.view(np.int64), pa.int64())], names=["h"])
+            units = line_units(batch.column(text_col), unit, fold_digits)
+            countable = units.countable(min_chars)
+            doc_pos = batch.column(_POS).to_numpy(zero_copy_only=False).astype(np.int64)
+            pairs = np.unique(np.stack([units.doc[countable], units.hash[countable].view(np.int64)]),
+                              axis=1)  # each unit once per document
+            yield pa.record_batch([pa.array(pairs[1], pa.int64()), pa.array(doc_pos[pairs[0]], pa.int64())],
+                                  names=["h", "pos"])
     return task
 
 
-def _remove_task(text_col: str, unit: str, fold_digits: bool, min_chars: int, frequent: Any
+def _remove_task(text_col: str, unit: str, fold_digits: bool, min_chars: int, mode: str, frequent: Any
                  ) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
     def task(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        freq = frequent.value
+        freq, first_pos = frequent.value
         for batch in batches:
             texts = batch.column(text_col)
             units = line_units(texts, unit, fold_digits)
-            remove = np.isin(units.hash, freq) & units.countable(min_chars) if freq.size else np.zeros(
-                len(units), bool)
+            remove, index = lookup(units, freq, min_chars)
+            if mode == "first":
+                doc_pos = batch.column(_POS).to_numpy(zero_copy_only=False).astype(np.int64)
+                remove = first_copies_at(units, remove, index, doc_pos, first_pos)
+            remove, _ = keep_some_text(units, remove, min_chars, batch.num_rows)
             res = remove_units(texts, units, remove)
-            out = _set_text(batch, text_col, res.texts)
+            out = _set_text(batch.drop_columns([_POS]), text_col, res.texts)
             for i, name in enumerate(PROVENANCE):
                 out = out.append_column(name, pa.array(res.stats[:, i], pa.int64()))
             yield out.append_column("lines_removed_spans", res.spans_column())
@@ -68,18 +83,29 @@ def _remove_task(text_col: str, unit: str, fold_digits: bool, min_chars: int, fr
 
 def lines_spark(df: Any, *, text_col: str = "text", unit: str = "line", min_docs: int | None = None,
                 min_share: float | None = None, min_chars: int = DEFAULT_MIN_CHARS, fold_digits: bool = True,
-                spark: Any = None) -> tuple[Any, Any]:
+                mode: str = DEFAULT_MODE, order_col: str | None = None, spark: Any = None) -> tuple[Any, Any]:
     """Boilerplate-line removal on a DataFrame: (documents with the provenance columns of `semel lines`,
-    DataFrame of frequent unit hashes and their document counts). Exact across all partitions."""
+    DataFrame of frequent unit hashes with their document counts and first positions). Exact across all
+    partitions. `mode` as in `semel.jobs.lines`; "first" means the smallest `order_col` (default: the
+    DataFrame's partition order, which must then be the same in both passes: a deterministic input)."""
+    from pyspark.sql import functions as F
+
+    if mode not in LINES_MODES:
+        raise ValueError(f"mode must be one of {', '.join(LINES_MODES)}, not {mode!r}")
     spark = get_spark(spark=spark if spark is not None else df.sparkSession)
     documents = df.count() if min_share is not None else 1
     n = threshold(documents, min_docs, min_share)
-    hashes = df.mapInArrow(_hash_task(text_col, unit, fold_digits, min_chars), "h bigint")
-    counts = hashes.groupBy("h").count().where(f"count >= {n}")
-    frequent = np.sort(np.array([r[0] for r in counts.select("h").collect()], dtype=np.int64).view(np.uint64))
-    bc = spark.sparkContext.broadcast(frequent)
-    out = df.mapInArrow(_remove_task(text_col, unit, fold_digits, min_chars, bc), _schema(df, LINES_FIELDS))
-    return out, counts.withColumnRenamed("count", "documents")
+    schema = _schema(df, LINES_FIELDS)
+    pos = F.col(order_col).cast("bigint") if order_col else F.monotonically_increasing_id()
+    ordered = df.withColumn(_POS, pos)
+    hashes = ordered.mapInArrow(_hash_task(text_col, unit, fold_digits, min_chars), "h bigint, pos bigint")
+    counts = (hashes.groupBy("h").agg(F.count("*").alias("documents"), F.min("pos").alias("first_pos"))
+              .where(f"documents >= {n}"))
+    rows = sorted((r[0] & 0xFFFFFFFFFFFFFFFF, r[1]) for r in counts.select("h", "first_pos").collect())
+    bc = spark.sparkContext.broadcast((np.array([h for h, _ in rows], dtype=np.uint64),
+                                       np.array([p for _, p in rows], dtype=np.int64)))
+    out = ordered.mapInArrow(_remove_task(text_col, unit, fold_digits, min_chars, mode, bc), schema)
+    return out, counts
 
 
 def _substrings_task(text_col: str, min_tokens: int, mode: str

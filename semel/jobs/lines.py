@@ -2,10 +2,21 @@
 
 Two passes over the input. Pass one ("count") hashes every normalised unit and counts in how many
 documents each hash occurs, in sorted uint64 arrays that spill to disk past a memory budget. Pass two
-("remove") cuts the units whose document count reaches the threshold out of every document and writes the
+("remove") cuts the units whose document count reaches the threshold out of the documents and writes the
 documents with CCNet's provenance fields (`lines_removed`, `chars_removed`, `original_nlines`,
 `original_length`) plus `lines_removed_spans` (character offsets into the original text, for the report
 and `semel explain`). `<output>.lines.parquet` lists the removed units with their document counts.
+
+Modes: ``first`` (the default) keeps each frequent unit in the first document that has it, in input order,
+and removes it from the others, as dolma's and datatrove's line and paragraph deduplication do, so no
+text is lost from the collection: a unit shared by many documents (a licence notice, a shared definition,
+a heading that passes the length rule) still exists once. ``all`` removes every occurrence, the first
+too, as CCNet does: right for pure boilerplate (footers, cookie notices), which has no original, but a
+line of real text found in enough documents then disappears from the collection.
+
+Whatever the mode, short units (under `min_chars`) and headings (capitals, at most four words) stay, and
+a document whose every removable unit is frequent stays whole (`documents_kept_whole`), so no document is
+emptied: identical files are `semel dedup`'s business, not this job's.
 """
 from __future__ import annotations
 
@@ -23,13 +34,27 @@ from semel.errors import SemelError
 from semel.io import CHANGED, TEXT, ErrorLog, InputSpec, atomic_path, open_writer, read_batches
 from semel.io.formats import detect_format, output_format_for
 from semel.progress import progress as progress_bar
-from semel.spans.lines import UNITS, HashCounter, Units, line_units, remove_units
+from semel.spans.lines import (
+    UNITS,
+    HashCounter,
+    Units,
+    first_copies,
+    keep_some_text,
+    line_units,
+    lookup,
+    remove_units,
+)
 from semel.stages import StageStats, peak_rss_mb, summary_dict
 from semel.text.tokens import string_buffers
 
-#: Defaults chosen on bench/bench_spans.py (see the module docstring there).
+#: Defaults: --min-docs chosen on bench/bench_spans.py (see the module docstring there). 20 characters
+#: keeps headings, option lines ("-4, --ipv4"), labels and short code lines ("#include <stdio.h>") of
+#: documentation, which recur across pages without being boilerplate; footers and notices are longer.
 DEFAULT_MIN_DOCS = 5
-DEFAULT_MIN_CHARS = 10
+DEFAULT_MIN_CHARS = 20
+#: first: keep each frequent unit in its first document (dolma, datatrove); all: remove it everywhere (CCNet).
+MODES = ("first", "all")
+DEFAULT_MODE = "first"
 
 LINES_REMOVED = "lines_removed"
 CHARS_REMOVED = "chars_removed"
@@ -52,6 +77,8 @@ class LinesSummary:
     distinct_units: int = 0
     frequent_units: int = 0
     min_docs: int = 0
+    mode: str = DEFAULT_MODE
+    documents_kept_whole: int = 0
     spilled_bytes: int = 0
     skipped: int = 0
     seconds: float = 0.0
@@ -73,8 +100,11 @@ class LinesSummary:
             f"semel lines: {self.documents:,} documents read twice in {self.seconds:.1f}s{rate}",
             f"  frequent   {self.frequent_units:,} of {self.distinct_units:,} distinct units "
             f"in >= {self.min_docs:,} documents",
-            f"  changed    {self.changed:,} documents",
-            f"  removed    {self.lines_removed:,} lines, {self.bytes_removed:,} bytes{share}",
+            f"  changed    {self.changed:,} documents" + (
+                f" ({self.documents_kept_whole:,} left whole: every line of theirs is frequent)"
+                if self.documents_kept_whole else ""),
+            f"  removed    {self.lines_removed:,} lines, {self.bytes_removed:,} bytes{share}"
+            + (", the first document's copy kept" if self.mode == "first" else ", every copy"),
             f"  skipped    {self.skipped:,} bad records",
         ]
         for label, path in (("output", self.output), ("lines", self.lines_path),
@@ -112,9 +142,10 @@ def lines_file(inputs: str | Sequence[str], output: str = "-", *, id_field: str 
                min_share: float | None = None, min_chars: int = DEFAULT_MIN_CHARS, fold_digits: bool = True,
                on_error: str = "fail", batch_size: int = 8192, progress: bool | None = None,
                memory_mb: int = 1024, spill_dir: str | None = None, output_format: str | None = None,
-               explain: ExplainFn | None = None) -> LinesSummary:
-    """Remove from every document the units (lines or paragraphs, at least `min_chars` characters) that
-    occur in at least `min_docs` documents (or `min_share` of them), and write the documents to `output`.
+               explain: ExplainFn | None = None, mode: str = DEFAULT_MODE) -> LinesSummary:
+    """Remove the units (lines or paragraphs, at least `min_chars` characters, not headings) that occur in at
+    least `min_docs` documents (or `min_share` of them) from every document but the first that has them
+    (``mode="first"``) or from all (``mode="all"``), and write the documents to `output`.
 
     Units are compared by their token stream (case folded, punctuation ignored, digits folded unless
     `fold_digits=False`) and counted once per document. Returns the run's summary; with a file output also
@@ -126,12 +157,14 @@ def lines_file(inputs: str | Sequence[str], output: str = "-", *, id_field: str 
         raise ValueError(f"unit must be one of {', '.join(UNITS)}, not {unit!r}")
     if min_chars < 0:
         raise ValueError("min_chars must be 0 or more")
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
     threshold(1, min_docs, min_share)  # validate before reading anything
     spec = InputSpec(paths=paths, id_field=id_field, text_field=text_field, on_error=on_error,  # type: ignore[arg-type]
                      batch_size=batch_size)
     if output_format is None:
         output_format = output_format_for(detect_format(paths[0]) if paths else "jsonl", output)
-    summary = LinesSummary(output=None if output == "-" else output)
+    summary = LinesSummary(output=None if output == "-" else output, mode=mode)
     start = time.perf_counter()
 
     # pass 1: count
@@ -157,13 +190,14 @@ def lines_file(inputs: str | Sequence[str], output: str = "-", *, id_field: str 
     # pass 2: remove
     t0 = time.perf_counter()
     examples: list[str | None] = [None] * int(frequent.size)
+    seen = np.zeros(frequent.size, bool) if mode == "first" else None  # frequent units met so far
     errors = ErrorLog()
     bar = progress_bar(desc="lines: remove", unit=" docs", enabled=progress)
     try:
         with open_writer(output, format=output_format, text_field=text_field, id_field=id_field) as writer:
             for batch in read_batches(spec, errors):
-                writer.write(_remove_batch(batch, unit, fold_digits, min_chars, frequent, examples, summary,
-                                           explain))
+                writer.write(_remove_batch(batch, unit, fold_digits, min_chars, frequent, seen, examples,
+                                           summary, explain))
                 bar.update(batch.num_rows)
     finally:
         bar.close()
@@ -180,7 +214,7 @@ def lines_file(inputs: str | Sequence[str], output: str = "-", *, id_field: str 
         summary.stats_path = _write_stats(output, "lines", {
             "inputs": paths, "id_field": id_field, "text_field": text_field, "unit": unit,
             "min_docs": min_docs, "min_share": min_share, "min_chars": min_chars, "fold_digits": fold_digits,
-            "memory_mb": memory_mb}, summary.to_dict())
+            "mode": mode, "memory_mb": memory_mb}, summary.to_dict())
     return summary
 
 
@@ -203,11 +237,15 @@ def _write_lines_table(path: str, frequent: np.ndarray, counts: np.ndarray,
 
 
 def _remove_batch(batch: pa.RecordBatch, unit: str, fold_digits: bool, min_chars: int, frequent: np.ndarray,
-                  examples: list[str | None], summary: LinesSummary, explain: ExplainFn | None
-                  ) -> pa.RecordBatch:
+                  seen: np.ndarray | None, examples: list[str | None], summary: LinesSummary,
+                  explain: ExplainFn | None) -> pa.RecordBatch:
     texts = batch.column(TEXT)
     units = line_units(texts, unit, fold_digits)
-    remove, index = _lookup(units, frequent, min_chars)
+    remove, index = lookup(units, frequent, min_chars)
+    if seen is not None:
+        remove = first_copies(units, remove, index, seen)
+    remove, whole = keep_some_text(units, remove, min_chars, batch.num_rows)
+    summary.documents_kept_whole += whole
     _record_examples(texts, units, remove, index, examples)
     res = remove_units(texts, units, remove)
     stats = res.stats
@@ -236,16 +274,6 @@ def _remove_batch(batch: pa.RecordBatch, unit: str, fold_digits: bool, min_chars
         batch = batch.append_column(name, pa.array(col, pa.int64()))
     batch = batch.append_column(SPANS, spans)
     return batch.append_column(CHANGED, pa.array(stats[:, 0] > 0, pa.bool_()))
-
-
-def _lookup(units: Units, frequent: np.ndarray, min_chars: int) -> tuple[np.ndarray, np.ndarray]:
-    """Which units to remove, and the index of each unit's hash in `frequent` (valid where removed)."""
-    if frequent.size == 0 or len(units) == 0:
-        return np.zeros(len(units), bool), np.zeros(len(units), np.int64)
-    index = np.searchsorted(frequent, units.hash)
-    np.minimum(index, frequent.size - 1, out=index)
-    remove = (frequent[index] == units.hash) & units.countable(min_chars)
-    return remove, index
 
 
 def _record_examples(texts: pa.Array | pa.ChunkedArray, units: Units, remove: np.ndarray, index: np.ndarray,

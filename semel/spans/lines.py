@@ -6,6 +6,18 @@ whitespace only separate tokens; spaceless scripts one token per character) with
 by default, which is what CCNet does so that "© 2021 Gazzetta" and "© 2023 Gazzetta" count as one line.
 The key is hashed to 64 bits straight from the UTF-8 bytes; no Python string is built per line.
 
+What may go (`Units.countable`): a unit with at least `min_chars` characters that is not a heading (a line
+in capitals of at most four words: "DESCRIPTION", "ENVIRONMENT VARIABLES"), not a label (it ends with
+":": "Required properties:") and not code (it ends with ";", "{" or "}", or more than a third of its
+whitespace-separated chunks are written like code, as `semel.text.layout.code_tokens` counts them, or are
+an "=": "#include <stdio.h>", "main(int argc, char *argv[])", 'pinctrl-names = "default";'). Code and
+labels shared by pages are content, not boilerplate; a footer with an e-mail address and a link still
+goes.
+`first_copies` keeps, of each frequent unit, the copies in the first document that has it (dolma's and
+datatrove's keep-first);
+`keep_some_text` leaves a document whole when every unit that may go would go, so no document is emptied
+(identical files stay whole: telling copies apart is `semel dedup`'s job).
+
 Counting memory (`HashCounter`): a distinct line costs 12 bytes (uint64 hash + uint32 document count)
 in the merged sorted arrays, plus 8 bytes per not-yet-merged occurrence; merging briefly needs about
 three times that. Past `budget_bytes` the sorted arrays are spilled to disk in 64 hash partitions and
@@ -37,12 +49,47 @@ def _is_space(cp: int) -> bool:
     return cp == 0x20 or (0x09 <= cp <= 0x0D) or cp == 0xA0 or cp == 0x3000 or (0x2000 <= cp <= 0x200A)
 
 
+#: Lines written in capitals with at most this many tokens are headings, never boilerplate.
+HEADING_TOKENS = 4
+
+
+@nb.njit(inline="always", cache=True)
+def _is_lower(cp: int) -> bool:
+    """A lower-case letter of the alphabets `fold_case` knows (Latin, Greek, Cyrillic)."""
+    if cp < 0x80:
+        return 0x61 <= cp <= 0x7A
+    if 0xDF <= cp <= 0xFF:
+        return cp != 0xF7
+    if 0x100 <= cp <= 0x17F:
+        return fold_case(cp) == cp
+    return (0x3AC <= cp <= 0x3CE) or (0x430 <= cp <= 0x45F)
+
+
+@nb.njit(inline="always", cache=True)
+def _is_code_char(cp: int) -> bool:
+    """What makes a chunk holding a letter or digit code: = _ < > { } | \\ / # $ @ * ~ ^ & + ` [ ]."""
+    return cp in (0x3D, 0x5F, 0x3C, 0x3E, 0x7B, 0x7D, 0x7C, 0x5C, 0x2F, 0x23, 0x24, 0x40, 0x2A, 0x7E, 0x5E,
+                  0x26, 0x2B, 0x60, 0x5B, 0x5D)
+
+
 @nb.njit(nogil=True, cache=True)
-def _key(data: np.ndarray, a: int, b: int, fold_digits: bool) -> tuple[np.uint64, int, int]:
-    """(hash of the normalised token stream, tokens, characters between the first and last non-space)."""
+def _key(data: np.ndarray, a: int, b: int, fold_digits: bool) -> tuple[np.uint64, int, int, bool]:
+    """(hash of the normalised token stream, tokens, characters between the first and last non-space,
+    whether it must stay: a heading (at most `HEADING_TOKENS` words of capital letters from its first
+    character: "ENVIRONMENT VARIABLES", not "© RIPRODUZIONE RISERVATA 2021"), a label or code)."""
     h = _FNV_OFFSET
     ntok = 0
     in_word = False
+    upper = False
+    lower = False
+    heading = True  # until a character says otherwise
+    chunks = 0  # whitespace-separated chunks with a letter or digit, and those written like code
+    code = 0
+    c_alnum = False
+    c_code = False
+    c_eq = False
+    prev_alnum = False
+    last_cp = 0
     cp_i = 0
     first = -1
     last = -1
@@ -58,13 +105,31 @@ def _key(data: np.ndarray, a: int, b: int, fold_digits: bool) -> tuple[np.uint64
         if not _is_space(cp):
             if first < 0:
                 first = cp_i
+                heading = char_class(cp) == WORD
             last = cp_i
+            last_cp = cp
+        elif c_alnum or c_eq:
+            chunks += 1
+            code += c_code or c_eq
+            c_alnum = c_code = c_eq = False
+        else:
+            c_code = False
         cp_i += 1
         if 0x300 <= cp <= 0x36F:
             continue
         cls = char_class(cp)
+        if _is_code_char(cp) or (cp == 0x28 and prev_alnum):
+            c_code = True
+            c_eq = c_eq or cp == 0x3D  # "=", "+=", "==" on their own: an assignment or a comparison
+        prev_alnum = cls == WORD
+        c_alnum = c_alnum or prev_alnum
         if cls == WORD:
-            cp = fold_case(cp)
+            if _is_lower(cp) or 0x30 <= cp <= 0x39:
+                lower = True  # (or a digit: not a heading either)
+            folded = fold_case(cp)
+            if folded != cp:
+                upper = True
+            cp = folded
             if fold_digits and 0x30 <= cp <= 0x39:
                 cp = 0x30
             h = (h ^ np.uint64(cp)) * _FNV_PRIME
@@ -80,7 +145,13 @@ def _key(data: np.ndarray, a: int, b: int, fold_digits: bool) -> tuple[np.uint64
     if in_word:
         ntok += 1
     nchars = last - first + 1 if first >= 0 else 0
-    return mix64(h ^ np.uint64(ntok)), ntok, nchars
+    if c_alnum or c_eq:
+        chunks += 1
+        code += c_code or c_eq
+    # a label ("Required properties:") or a statement ("interrupt-controller;", "} else {") ends the line
+    stays = ((heading and upper and not lower and ntok <= HEADING_TOKENS) or 3 * code > chunks
+             or last_cp == 0x3A or last_cp == 0x3B or last_cp == 0x7B or last_cp == 0x7D)
+    return mix64(h ^ np.uint64(ntok)), ntok, nchars, stays
 
 
 @nb.njit(inline="always", cache=True)
@@ -95,7 +166,7 @@ def _blank(data: np.ndarray, a: int, b: int) -> bool:
 @nb.njit(nogil=True, cache=True)
 def _units(offsets: np.ndarray, data: np.ndarray, paragraph: bool, fold_digits: bool,
            out_doc: np.ndarray, out_start: np.ndarray, out_end: np.ndarray, out_hash: np.ndarray,
-           out_chars: np.ndarray, out_tokens: np.ndarray) -> int:
+           out_chars: np.ndarray, out_tokens: np.ndarray, out_stays: np.ndarray) -> int:
     n = 0
     for d in range(offsets.shape[0] - 1):
         s = offsets[d]
@@ -110,25 +181,27 @@ def _units(offsets: np.ndarray, data: np.ndarray, paragraph: bool, fold_digits: 
                 j += 1
             nxt = j + 1 if j < e else e
             if not paragraph:
-                h, ntok, nch = _key(data, i, j, fold_digits)
+                h, ntok, nch, keep = _key(data, i, j, fold_digits)
                 out_doc[n] = d
                 out_start[n] = i
                 out_end[n] = nxt
                 out_hash[n] = h
                 out_chars[n] = nch
                 out_tokens[n] = ntok
+                out_stays[n] = keep
                 n += 1
             elif _blank(data, i, j):
                 gap = para_start >= 0
             else:
                 if para_start >= 0 and gap:
-                    h, ntok, nch = _key(data, para_start, content_end, fold_digits)
+                    h, ntok, nch, keep = _key(data, para_start, content_end, fold_digits)
                     out_doc[n] = d
                     out_start[n] = para_start
                     out_end[n] = i
                     out_hash[n] = h
                     out_chars[n] = nch
                     out_tokens[n] = ntok
+                    out_stays[n] = keep
                     n += 1
                     para_start = -1
                 if para_start < 0:
@@ -137,13 +210,14 @@ def _units(offsets: np.ndarray, data: np.ndarray, paragraph: bool, fold_digits: 
                 gap = False
             i = nxt
         if paragraph and para_start >= 0:
-            h, ntok, nch = _key(data, para_start, content_end, fold_digits)
+            h, ntok, nch, keep = _key(data, para_start, content_end, fold_digits)
             out_doc[n] = d
             out_start[n] = para_start
             out_end[n] = e
             out_hash[n] = h
             out_chars[n] = nch
             out_tokens[n] = ntok
+            out_stays[n] = keep
             n += 1
     return n
 
@@ -151,19 +225,20 @@ def _units(offsets: np.ndarray, data: np.ndarray, paragraph: bool, fold_digits: 
 class Units:
     """The units of a batch, in document then text order; byte offsets index the batch's UTF-8 buffer."""
 
-    __slots__ = ("doc", "start", "end", "hash", "chars", "tokens")
+    __slots__ = ("doc", "start", "end", "hash", "chars", "tokens", "stays")
 
     def __init__(self, doc: np.ndarray, start: np.ndarray, end: np.ndarray, hash: np.ndarray,
-                 chars: np.ndarray, tokens: np.ndarray) -> None:
+                 chars: np.ndarray, tokens: np.ndarray, stays: np.ndarray) -> None:
         self.doc, self.start, self.end = doc, start, end
-        self.hash, self.chars, self.tokens = hash, chars, tokens
+        self.hash, self.chars, self.tokens, self.stays = hash, chars, tokens, stays
 
     def __len__(self) -> int:
         return int(self.doc.shape[0])
 
     def countable(self, min_chars: int) -> np.ndarray:
-        """Units eligible for counting and removal: with at least one token and `min_chars` characters."""
-        return (self.tokens > 0) & (self.chars >= min_chars)
+        """Units eligible for counting and removal: with at least one token and `min_chars` characters,
+        not a heading, a label or code."""
+        return (self.tokens > 0) & (self.chars >= min_chars) & ~self.stays
 
     def per_doc_unique(self, min_chars: int) -> np.ndarray:
         """The hashes of countable units, each counted once per document (CCNet counts documents)."""
@@ -192,9 +267,67 @@ def line_units(texts: pa.Array | pa.ChunkedArray, unit: str = "line", fold_digit
     h = np.empty(cap, np.uint64)
     chars = np.empty(cap, np.int64)
     tokens = np.empty(cap, np.int64)
-    n = _units(offsets, data, unit == "paragraph", fold_digits, doc, start, end, h, chars, tokens)
+    stays = np.empty(cap, np.bool_)
+    n = _units(offsets, data, unit == "paragraph", fold_digits, doc, start, end, h, chars, tokens, stays)
     return Units(doc[:n].copy(), start[:n].copy(), end[:n].copy(), h[:n].copy(), chars[:n].copy(),
-                 tokens[:n].copy())
+                 tokens[:n].copy(), stays[:n].copy())
+
+
+def lookup(units: Units, frequent: np.ndarray, min_chars: int) -> tuple[np.ndarray, np.ndarray]:
+    """Which units are frequent and may go, and each unit's index in the sorted `frequent` hashes (valid
+    where frequent)."""
+    if frequent.size == 0 or len(units) == 0:
+        return np.zeros(len(units), bool), np.zeros(len(units), np.int64)
+    index = np.searchsorted(frequent, units.hash)
+    np.minimum(index, frequent.size - 1, out=index)
+    return (frequent[index] == units.hash) & units.countable(min_chars), index
+
+
+def first_copies(units: Units, remove: np.ndarray, index: np.ndarray, seen: np.ndarray) -> np.ndarray:
+    """`remove` without the copies in the first document (in batch order) of each frequent unit not in
+    `seen` (one flag per frequent hash, carried from batch to batch and updated here)."""
+    where = np.flatnonzero(remove)
+    if where.size == 0:
+        return remove
+    idx = index[where]
+    new = ~seen[idx]
+    if not new.any():
+        return remove
+    docs = units.doc[where]
+    first = np.full(seen.size, -1, np.int64)
+    # units are in document order, so the first position of an index is in its first document
+    uniq, pos = np.unique(idx[new], return_index=True)
+    first[uniq] = docs[new][pos]
+    keep = new & (docs == first[idx])
+    seen[uniq] = True
+    out = remove.copy()
+    out[where[keep]] = False
+    return out
+
+
+def first_copies_at(units: Units, remove: np.ndarray, index: np.ndarray, doc_pos: np.ndarray,
+                    first_pos: np.ndarray) -> np.ndarray:
+    """`remove` without the copies in each frequent unit's first document, given every document's
+    position (`doc_pos`, one per document of the batch) and each frequent unit's first (`first_pos`)."""
+    if not remove.any():
+        return remove
+    return remove & (doc_pos[units.doc] != first_pos[index])
+
+
+def keep_some_text(units: Units, remove: np.ndarray, min_chars: int, ndocs: int) -> tuple[np.ndarray, int]:
+    """`remove` without any removal from documents that would lose every unit that may go (so no document
+    is emptied, and none is left with only headings and short lines); and how many were left whole."""
+    if not remove.any():
+        return remove, 0
+    countable = units.countable(min_chars)
+    has = np.zeros(ndocs, bool)
+    has[units.doc[countable]] = True
+    left = np.zeros(ndocs, bool)
+    left[units.doc[countable & ~remove]] = True
+    whole = has & ~left
+    if not whole.any():
+        return remove, 0
+    return remove & ~whole[units.doc], int(np.count_nonzero(whole))
 
 
 @nb.njit(inline="always", cache=True)

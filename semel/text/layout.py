@@ -13,7 +13,7 @@ SENTENCE_END = re.compile(r"[.!?…。！？｡][\"'”’»)\]}」』】〕）�
 _LETTER = re.compile(r"[^\W\d_]")
 # What makes a token code: an operator, a sigil, a path, an identifier with "_", a call "f(x)", a
 # ``literal``, markup.
-_CODE = re.compile(r"[=_<>{}|\\/#$@*~^&+`©\[\]]|[^\W_]\(")
+_CODE = re.compile(r"[=_<>{}|\\/#$@*~^&+`\[\]]|[^\W_]\(")
 _ALNUM = re.compile(r"[^\W_]")
 # Characters that take two columns (East Asian wide and full-width), by block.
 _WIDE = re.compile("[\u1100-\u115f\u2e80-\u303e\u3041-\u33ff\u3400-\u4dbf\u4e00-\u9fff\ua000-\ua4cf"
