@@ -12,10 +12,13 @@ counts fully, so a story copied a few dozen times keeps its full weight, while a
 hundreds of pages barely counts. The floor stops growing at 100 so that at a billion documents a template
 used by a few thousand pages is still discounted.
 
-Only shingles at or above the floor need an exact count. They are found in two passes with bounded
-memory: a count-min sketch over every document's distinct shingles (it never undercounts), then exact
-counts for the shingles the sketch puts at or above the floor. The Spark engine counts exactly with a
-group-by and keeps the same shingles, so both engines build the same table.
+Only shingles at or above the floor need a count, and only roughly: where the floor is above 10, a
+sample of the documents chosen by their exact key (a tenth once the floor reaches 100; `sample_rate`)
+is counted and the counts scaled, as a 10% sample is close to exact. The sampled counts are found in
+two passes with bounded memory: a count-min sketch over every sampled document's distinct shingles (it
+never undercounts), then exact counts for the shingles the sketch puts at or above the (sampled) floor.
+The Spark engine counts the same sample exactly with a group-by and keeps the same shingles, so both
+engines build the same table.
 """
 from __future__ import annotations
 
@@ -29,6 +32,8 @@ from semel.lsh import USED, _insert, _mask_for, _next_tag, shingles_of
 from semel.text.tokens import mix64
 
 FLOOR_SHARE, FLOOR_MIN, FLOOR_MAX = 0.001, 3, 100
+SAMPLE_HITS = 10
+SAMPLE_MASK = (1 << 20) - 1
 
 
 def df_floor(documents: int) -> int:
@@ -52,11 +57,14 @@ class Weights:
         return cls(np.zeros(1, np.uint64), np.ones(1, np.float64))
 
     @classmethod
-    def from_counts(cls, values: np.ndarray, counts: np.ndarray, documents: int) -> Weights:
-        """The table for shingles `values` seen in `counts` documents (only those >= the floor are kept)."""
+    def from_counts(cls, values: np.ndarray, counts: np.ndarray, documents: int, rate: float = 1.0
+                    ) -> Weights:
+        """The table for shingles `values` seen in `counts` documents of a `rate` sample of `documents`
+        (only those estimated at or above the floor are kept)."""
         floor = df_floor(documents)
-        keep = counts >= floor
-        values, counts = np.asarray(values, np.uint32)[keep], np.asarray(counts, np.int64)[keep]
+        estimate = np.asarray(counts, np.float64) / rate
+        keep = estimate >= floor
+        values, counts = np.asarray(values, np.uint32)[keep], estimate[keep]
         if len(values) == 0:
             return cls(np.zeros(1, np.uint64), np.ones(1, np.float64), documents, 0)
         w = (np.log(documents / counts) / math.log(documents / floor)) ** 2 if documents > floor else \
@@ -186,14 +194,37 @@ def sketch_width(shingles: int, floor: int) -> int:
     return 1 << int(min(24, max(16, math.ceil(math.log2(max(1, 4 * shingles // floor))))))
 
 
-def collection_weights(offsets: np.ndarray, seq: np.ndarray, docs: np.ndarray, ngram: int) -> Weights:
-    """The weights of a whole collection held in memory (`docs`: the distinct documents to count)."""
+def sample_rate(documents: int) -> float:
+    """The share of documents whose shingles are counted: enough that a shingle at the floor is seen
+    about SAMPLE_HITS times (every document up to a floor of 10, i.e. about 10,000 documents; a tenth
+    from 100,000 on, where the floor stops at 100)."""
+    return min(1.0, SAMPLE_HITS / df_floor(documents))
+
+
+def in_sample(exact_high: np.ndarray, rate: float) -> np.ndarray:
+    """Which documents are counted: chosen by their exact key (its high word), so every engine and every
+    run picks the same ones, whatever the order or partitioning."""
+    bits = np.asarray(exact_high).astype(np.uint64) & np.uint64(SAMPLE_MASK)
+    return bits < np.uint64(int(rate * (SAMPLE_MASK + 1)))
+
+
+def sample_floor(documents: int) -> int:
+    """The fewest sampled documents a shingle needs for its estimate to reach the floor."""
+    return max(1, math.floor(df_floor(documents) * sample_rate(documents)))
+
+
+def collection_weights(offsets: np.ndarray, seq: np.ndarray, docs: np.ndarray, exact_high: np.ndarray,
+                       ngram: int) -> Weights:
+    """The weights of a whole collection held in memory (`docs`: the distinct documents; `exact_high`:
+    the high word of every document's exact key, which picks the sample)."""
     n = len(docs)
-    floor = df_floor(n)
-    if n <= floor:
+    if n <= df_floor(n):
         return Weights.none()
+    rate = sample_rate(n)
+    sample = docs[in_sample(exact_high[docs], rate)]
+    floor = sample_floor(n)
     buffers = scratch_for(offsets)
-    cms = np.zeros((2, sketch_width(int(np.sum(np.diff(offsets)[docs])), floor)), np.uint8)
-    _sketch_counts(offsets, seq, docs, ngram, cms, *buffers)
-    values, counts = exact_counts(offsets, seq, docs, ngram, cms, floor, *buffers)
-    return Weights.from_counts(values, counts, n)
+    cms = np.zeros((2, sketch_width(int(np.sum(np.diff(offsets)[sample])), floor)), np.uint8)
+    _sketch_counts(offsets, seq, sample, ngram, cms, *buffers)
+    values, counts = exact_counts(offsets, seq, sample, ngram, cms, floor, *buffers)
+    return Weights.from_counts(values, counts, n, rate)

@@ -56,7 +56,7 @@ def test_boilerplate_weighs_less_than_what_makes_a_document() -> None:
     texts = [licence + " " + " ".join(f"w{x}" for x in rng.integers(0, 10**6, 60)) for _ in range(400)]
     sk = sketch(texts)
     docs = np.arange(len(texts), dtype=np.int64)
-    w = collection_weights(sk.seq_offsets, sk.seq, docs, 3)
+    w = collection_weights(sk.seq_offsets, sk.seq, docs, sk.exact[:, 0], 3)
     assert w.frequent > 100 and w.documents == 400 and df_floor(400) == 3
     rule = DedupConfig(inputs=["x"], output="y", max_gap=-1, template_min=0).rule()
     scratch = Scratch(int(np.max(np.diff(sk.seq_offsets)))).arrays()

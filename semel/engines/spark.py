@@ -59,7 +59,15 @@ from semel.lsh import Scratch, longest_document, min_agreement
 from semel.lsh import verify_pairs as lsh_verify_pairs
 from semel.sketch import sketch_batch
 from semel.stages import StageStats, peak_rss_mb
-from semel.weights import Weights, df_floor, exact_counts, scratch_for
+from semel.weights import (
+    SAMPLE_MASK,
+    Weights,
+    df_floor,
+    exact_counts,
+    sample_floor,
+    sample_rate,
+    scratch_for,
+)
 
 MINI_DTYPE = np.uint16
 
@@ -615,7 +623,9 @@ def _collection_weights(spark: Any, cfg: DedupConfig, reps: Any, path: str) -> i
 
     ngram = cfg.ngram
     n = reps.count()
-    floor = df_floor(n)
+    rate, floor = sample_rate(n), sample_floor(n)
+    # the embedded engine's sample (semel.weights.in_sample): the low bits of the exact key's high word
+    reps = reps.where((F.col("exact0").bitwiseAND(SAMPLE_MASK)) < int(rate * (SAMPLE_MASK + 1)))
 
     def count_task(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for b in batches:
@@ -637,7 +647,8 @@ def _load_weights(spark: Any, path: str, documents: int) -> Weights:
         return Weights.none()
     table = spark.read.parquet(path).toArrow()
     values = table.column("v").to_numpy().astype(np.uint32)
-    return Weights.from_counts(values, table.column("c").to_numpy().astype(np.int64), documents)
+    return Weights.from_counts(values, table.column("c").to_numpy().astype(np.int64), documents,
+                               sample_rate(documents))
 
 
 def _stage_cluster(spark: Any, cfg: DedupConfig, work: _Work, info: dict) -> dict:
