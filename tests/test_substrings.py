@@ -37,9 +37,10 @@ FILL = {"it": "casa strada polizia sindaco città notte giorno uomo donna treno 
         "zh": list("我你他们的是在有不了人这中大为上个国说到时要就出会可也年生")}
 
 
-def apply(texts: list[str], k: int, mode: str = "first") -> tuple[list[str], list[list[dict]]]:
+def apply(texts: list[str], k: int, mode: str = "first", within: bool = False
+          ) -> tuple[list[str], list[list[dict]]]:
     """The kernel the job and Spark run per shard, on a list of strings."""
-    res = remove_repeats(pa.array(texts, pa.large_string()), k, mode)
+    res = remove_repeats(pa.array(texts, pa.large_string()), k, mode, within=within)
     res.texts.validate(full=True)  # valid UTF-8
     return res.texts.to_pylist(), res.spans_column().to_pylist()
 
@@ -55,33 +56,38 @@ def without(text: str, spans: list[dict]) -> str:
     return "".join(keep) + text[pos:]
 
 
-def brute_cover(docs: list[list[int]], k: int, mode: str) -> list[int]:
-    """Tokens inside a repeated k-window (every repeat of >= k tokens is a union of them)."""
-    count: dict[tuple, int] = {}
-    for toks in docs:
+def brute_cover(docs: list[list[int]], k: int, mode: str, within: bool = True) -> list[int]:
+    """Tokens inside a repeated k-window (every repeat of >= k tokens is a union of them): one found
+    elsewhere (all) or earlier (first), in another document unless `within`."""
+    where: dict[tuple, list[int]] = {}
+    for d, toks in enumerate(docs):
         for i in range(len(toks) - k + 1):
-            w = tuple(toks[i:i + k])
-            count[w] = count.get(w, 0) + 1
-    seen: set[tuple] = set()
+            where.setdefault(tuple(toks[i:i + k]), []).append(d)
     out: list[int] = []
-    for toks in docs:
+    for d, toks in enumerate(docs):
         cov = [0] * len(toks)
         for i in range(len(toks) - k + 1):
             w = tuple(toks[i:i + k])
-            if (count[w] > 1) if mode == "all" else (w in seen):
+            docs_w = where[w]
+            if mode == "all":
+                hit = len(docs_w) > 1 if within else any(e != d for e in docs_w)
+            else:
+                before = docs_w.index(d) + sum(1 for j in range(i) if tuple(toks[j:j + k]) == w)
+                hit = before > 0 if within else docs_w[0] < d
+            if hit:
                 cov[i:i + k] = [1] * k
-            seen.add(w)
         out += cov
     return out
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(st.lists(st.lists(st.integers(0, 3), max_size=25), min_size=1, max_size=6), st.integers(1, 5),
-       st.sampled_from(["first", "all"]))
-def test_find_repeats_matches_brute_force(docs: list[list[int]], k: int, mode: str) -> None:
+       st.sampled_from(["first", "all"]), st.booleans())
+def test_find_repeats_matches_brute_force(docs: list[list[int]], k: int, mode: str, within: bool) -> None:
     hashes = np.array([x for d in docs for x in d], dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
     offsets = np.cumsum([0] + [len(d) for d in docs]).astype(np.int64)
-    assert find_repeats(hashes, offsets, k, mode).tolist() == brute_cover(docs, k, mode)
+    got = find_repeats(hashes, offsets, k, mode, within).tolist()
+    assert got == brute_cover(docs, k, mode, within)
 
 
 @settings(max_examples=100, deadline=None)
@@ -145,6 +151,19 @@ def test_modes_all_and_mark() -> None:
     assert out == texts and sum(len(s) for s in spans) == sum(w is not None for w in which) - 3
 
 
+def test_repeats_inside_one_document_only_on_request() -> None:
+    """A reference table repeats its rows inside one document: kept by default, cut with within."""
+    row = "the pixel format stores the red green and blue samples of each pixel in one word"
+    table = "\n".join(f"| {row} | {i} |" for i in range(6))
+    other = "An unrelated page that happens to say nothing the table says about anything."
+    out, spans = apply([table, other], 8)
+    assert out == [table, other] and spans == [[], []]
+    out, _ = apply([table, other], 8, within=True)
+    assert out[0].count(row) == 1
+    out, _ = apply([other, table, table], 8)  # a second copy of the page is cut, the first kept
+    assert out[1] == table and row not in out[2]
+
+
 def test_cuts_snap_to_words() -> None:
     shared = "l'ultimo giorno dell'anno la città era in festa, e tutti aspettavano il concerto in piazza"
     texts = ["Prima: " + shared + " fine.", "Dopo" + shared.replace("l'ultimo", "xl'ultimo") + "!"]
@@ -158,20 +177,23 @@ segment = st.lists(words, min_size=1, max_size=6).map(" ".join)
 
 @settings(max_examples=80, deadline=None)
 @given(st.lists(st.lists(st.one_of(segment, st.sampled_from(["P1", "P2"])), max_size=6), min_size=1,
-                max_size=6), st.integers(3, 6), st.sampled_from(["first", "all"]))
-def test_properties(docs: list[list[str]], k: int, mode: str) -> None:
+                max_size=6), st.integers(3, 6), st.sampled_from(["first", "all"]), st.booleans())
+def test_properties(docs: list[list[str]], k: int, mode: str, within: bool) -> None:
     pool = {"P1": " ".join(f"uno{i}" for i in range(8)), "P2": "".join("甲乙丙丁戊己庚辛")}
     texts = []
     for d, segs in enumerate(docs):
         parts = [pool.get(s, s) for s in segs] + [f"solo{d}q"]
         texts.append(" ".join(parts) + ".")
-    out, spans = apply(texts, k, mode)
+    out, spans = apply(texts, k, mode, within)
     for d, (text, new) in enumerate(zip(texts, out, strict=True)):
         assert f"solo{d}q" in new  # text that occurs once is never removed
         for s in spans[d]:
             assert 0 <= s["start"] < s["end"] <= len(text)
         assert without(text, spans[d]) == new  # spans are in original offsets, across all passes
-    again, spans_again = apply(out, k, mode)
+        if not within:  # a document alone in the collection keeps its own repeats
+            alone, alone_spans = apply([text], k, mode)
+            assert alone == [text] and alone_spans == [[]]
+    again, spans_again = apply(out, k, mode, within)
     assert again == out and not any(spans_again)  # removing is idempotent
 
 
@@ -182,18 +204,19 @@ def test_cut_joins_a_new_repeat() -> None:
     """Cutting a repeat can join its neighbours into a new one: the kernel cuts again, and reports the
     spans of every pass in offsets of the original text with the counts summed over passes."""
     arr = pa.array(JOINED, pa.large_string())
-    once = remove_repeats(arr, 3, max_passes=1)
+    assert remove_repeats(arr, 3).span_doc.size == 0  # repeats inside one document stay by default
+    once = remove_repeats(arr, 3, max_passes=1, within=True)
     assert not once.converged and once.passes == 1
-    again = remove_repeats(once.texts, 3)
+    again = remove_repeats(once.texts, 3, within=True)
     assert again.span_doc.size  # one pass is not idempotent here
-    res = remove_repeats(arr, 3)
+    res = remove_repeats(arr, 3, within=True)
     assert res.converged and res.passes >= 3  # >= 2 passes that cut, and one that finds nothing
     new, spans = res.texts.to_pylist(), res.spans_column().to_pylist()
     assert without(JOINED[0], spans[0]) == new[0] and "solo0q" in new[0]
     assert res.stats[0, 1] == sum(s["end"] - s["start"] for s in spans[0]) == len(JOINED[0]) - len(new[0])
     assert res.stats[0, 0] == once.stats[0, 0] + again.stats[0, 0] and res.stats[0, 3] == len(JOINED[0])
-    assert remove_repeats(res.texts, 3).span_doc.size == 0
-    mark = remove_repeats(arr, 3, "mark")
+    assert remove_repeats(res.texts, 3, within=True).span_doc.size == 0
+    mark = remove_repeats(arr, 3, "mark", within=True)
     assert mark.passes == 1 and mark.texts.to_pylist() == JOINED
 
 
@@ -235,6 +258,12 @@ def test_cli_parquet_and_errors(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert main(["substrings", str(bad), "-o", str(tmp_path / "o.jsonl"), "--on-error", "skip",
                  "--no-progress"]) == 0
     assert "skipped    1" in capsys.readouterr().err
+    twice = tmp_path / "twice.jsonl"
+    write_jsonl(twice, [{"id": "t", "text": texts[0] + "\n\n" + texts[0]}])
+    for flag, changed in (([], 0), (["--within"], 1)):
+        assert main(["substrings", str(twice), "-o", str(tmp_path / "t.jsonl"), "--min-tokens", "20",
+                     "--no-progress", *flag]) == 0
+        assert f"changed    {changed} documents" in capsys.readouterr().err
     assert main(["substrings", str(src), "-o", str(out), "--min-tokens", "0"]) == 1
     assert "min_tokens" in capsys.readouterr().err
 
@@ -248,3 +277,9 @@ def test_spark_one_partition_matches_local(spark: object) -> None:
     df = spark.createDataFrame([(str(i), t) for i, t in enumerate(texts)], "id string, text string")  # type: ignore[attr-defined]
     rows = substrings_spark(df.coalesce(1), min_tokens=20).collect()
     assert [r["text"] for r in sorted(rows, key=lambda r: int(r["id"]))] == expected
+    texts.append(texts[0] + " " + texts[0])  # a document that repeats itself
+    df = spark.createDataFrame([(str(i), t) for i, t in enumerate(texts)], "id string, text string")  # type: ignore[attr-defined]
+    for within in (False, True):
+        expected, _ = apply(texts, 20, within=within)
+        rows = substrings_spark(df.coalesce(1), min_tokens=20, within=within).collect()
+        assert [r["text"] for r in sorted(rows, key=lambda r: int(r["id"]))] == expected

@@ -16,15 +16,19 @@ from semel.jobs.substrings import DEFAULT_MIN_TOKENS, DEFAULT_SHARD_MB, substrin
 
 EPILOG = f"""\
 what counts as repeated:
-  a span of at least --min-tokens tokens (default {DEFAULT_MIN_TOKENS}) that occurs more than once, inside
-  one document or across documents (never across a document boundary). Tokens are words compared case
-  folded with punctuation ignored; in Chinese, Japanese and Thai every character is a token. A suffix
-  array over the tokens (libdivsufsort) finds every such span exactly, as in Lee et al. 2022.
+  a span of at least --min-tokens tokens (default {DEFAULT_MIN_TOKENS}) that occurs in more than one
+  document (never across a document boundary). A span repeated inside one document only is left alone
+  unless --within is given: a document that repeats itself (a reference table's rows, a refrain, a
+  licence quoted twice) is not a copy of another, and scraped text said twice in a row is for
+  semel repair. Tokens are words compared case folded with punctuation ignored; in Chinese, Japanese and
+  Thai every character is a token. A suffix array over the tokens (libdivsufsort) finds every such span
+  exactly, as in Lee et al. 2022.
 
 modes:
-  first   cut every occurrence but the first (in input order)        (default)
-  all     cut every occurrence, the first too
+  first   cut it from every document but the first (in input order) that has it        (default)
+  all     cut it from every document that has it, the first too
   mark    cut nothing; only record the spans first would cut
+  with --within, "first" also cuts a later copy inside the same document and "all" every copy.
 
 cuts never split a word or a UTF-8 character: they are snapped inwards to whole words and take the
 punctuation and whitespace attached to them.
@@ -50,8 +54,8 @@ examples:
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "substrings", help="remove long passages repeated across documents (suffix array)",
-        description="Find every span of at least --min-tokens tokens that occurs more than once in the "
-        "collection and remove all but its first occurrence.",
+        description="Find every span of at least --min-tokens tokens that occurs in more than one document "
+        "of the collection and remove it from every document but the first that has it.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("inputs", nargs="+", metavar="INPUT",
                    help="JSONL (.gz/.zst), Parquet, .txt files or folders of .txt, '-' for stdin")
@@ -62,6 +66,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help=f"shortest repeated span to remove, in tokens (default: {DEFAULT_MIN_TOKENS})")
     p.add_argument("--mode", choices=("first", "all", "mark"), default="first",
                    help="cut all but the first occurrence (default), every occurrence, or nothing")
+    p.add_argument("--within", action="store_true",
+                   help="also cut spans repeated inside one document (default: only spans another "
+                   "document has too)")
     p.add_argument("--shard-mb", type=float, default=DEFAULT_SHARD_MB,
                    help=f"text per suffix array, in MB (default: {DEFAULT_SHARD_MB})")
     p.add_argument("--explain", action="store_true",
@@ -81,7 +88,8 @@ def run(args: argparse.Namespace) -> int:
             summary = substrings_file(args.inputs, output, id_field=args.id_field,
                                       text_field=args.text_field, min_tokens=args.min_tokens, mode=args.mode,
                                       shard_mb=args.shard_mb, on_error=args.on_error,
-                                      batch_size=args.batch_size, progress=args.progress, explain=explain)
+                                      batch_size=args.batch_size, progress=args.progress, explain=explain,
+                                      within=args.within)
     except ValueError as exc:
         raise SemelError(str(exc)) from None
     if output == "-":

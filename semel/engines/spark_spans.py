@@ -8,7 +8,8 @@
   Same output as `semel lines` for the same input in the same order: give `order_col` (a column that
   orders the documents as the input does); without it the order is the DataFrame's partition order.
 - `substrings_spark`: the suffix array runs per partition: each partition is one shard (`remove_repeats`
-  over all its documents: find and cut until nothing repeats, as the local engine does per shard).
+  over all its documents: find and cut until nothing repeats, as the local engine does per shard; spans
+  repeated inside one document only with `within`, as locally).
   Limitation: a passage whose copies sit in different partitions is not found, exactly as with shards
   of the local engine; repartition to fewer, larger partitions (about 8 bytes of executor memory per
   byte of text) to find more. "first" means first in partition order.
@@ -108,13 +109,13 @@ def lines_spark(df: Any, *, text_col: str = "text", unit: str = "line", min_docs
     return out, counts
 
 
-def _substrings_task(text_col: str, min_tokens: int, mode: str
+def _substrings_task(text_col: str, min_tokens: int, mode: str, within: bool
                      ) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
     def task(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         shard = list(batches)  # one partition = one shard
         if not shard:
             return
-        whole = remove_repeats(shard_texts(shard, text_col), min_tokens, mode)
+        whole = remove_repeats(shard_texts(shard, text_col), min_tokens, mode, within=within)
         lo = 0
         for batch in shard:
             res = whole.slice(lo, lo + batch.num_rows)
@@ -126,11 +127,11 @@ def _substrings_task(text_col: str, min_tokens: int, mode: str
 
 
 def substrings_spark(df: Any, *, text_col: str = "text", min_tokens: int = DEFAULT_MIN_TOKENS,
-                     mode: str = "first") -> Any:
+                     mode: str = "first", within: bool = False) -> Any:
     """Repeated-passage removal on a DataFrame, one suffix array per partition (see the module docstring
     for the cross-partition limitation). Returns the documents with `substrings_removed` columns."""
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
     if min_tokens < 1:
         raise ValueError("min_tokens must be at least 1")
-    return df.mapInArrow(_substrings_task(text_col, min_tokens, mode), _schema(df, SUBSTRINGS_FIELDS))
+    return df.mapInArrow(_substrings_task(text_col, min_tokens, mode, within), _schema(df, SUBSTRINGS_FIELDS))

@@ -1,9 +1,12 @@
 """`substrings_file`: exact-substring deduplication across documents (Lee et al. 2022), shard by shard.
 
 The input is read once, in shards of about `shard_mb` of text. For each shard the suffix-array kernels
-(`semel.spans.suffix`) find every span of at least `min_tokens` tokens that occurs more than once; with
-``mode="first"`` every occurrence but the first is cut (``"all"``: every occurrence; ``"mark"``: nothing
-is cut, spans are only recorded). Each document is written with `substrings_removed` (character offsets
+(`semel.spans.suffix`) find every span of at least `min_tokens` tokens that occurs in more than one
+document; with ``mode="first"`` it is cut from every document but the first that has it (``"all"``: from
+every document that has it; ``"mark"``: nothing is cut, spans are only recorded). A span repeated inside
+one document only is left alone unless ``within=True``: a document that repeats itself (a reference
+table's rows, a refrain, a licence quoted twice) is not a copy of another, and the seed's windowed
+repeats are `semel repair`'s business. Each document is written with `substrings_removed` (character offsets
 into its original text) and `substrings_removed_chars`.
 
 Removal is repeated until a pass finds nothing more (`semel.spans.suffix.remove_repeats`): cutting a
@@ -106,9 +109,10 @@ def substrings_file(inputs: str | Sequence[str], output: str = "-", *, id_field:
                     text_field: str = "text", min_tokens: int = DEFAULT_MIN_TOKENS, mode: str = "first",
                     shard_mb: float = DEFAULT_SHARD_MB, on_error: str = "fail", batch_size: int = 8192,
                     progress: bool | None = None, output_format: str | None = None,
-                    explain: ExplainFn | None = None) -> SubstringsSummary:
-    """Cut every span of >= `min_tokens` tokens that occurs more than once (keeping its first occurrence
-    with ``mode="first"``) from the documents and write them to `output` (a path, or "-" for stdout).
+                    explain: ExplainFn | None = None, within: bool = False) -> SubstringsSummary:
+    """Cut every span of >= `min_tokens` tokens that occurs in more than one document (keeping it in the
+    first document that has it with ``mode="first"``; with `within`, a span repeated inside one document
+    too) from the documents and write them to `output` (a path, or "-" for stdout).
 
     Tokens are semel's (case folded, punctuation ignored, one per character in Chinese/Japanese/Thai);
     cuts are widened to whole words and their attached punctuation. Returns the run's summary; with a
@@ -142,13 +146,15 @@ def substrings_file(inputs: str | Sequence[str], output: str = "-", *, id_field:
                 shard_bytes += int(offsets[-1] - offsets[0])
                 if shard_bytes >= budget:
                     stages.add("read", time.perf_counter() - t0)
-                    _process_shard(shard, shard_bytes, writer, min_tokens, mode, summary, stages, explain)
+                    _process_shard(shard, shard_bytes, writer, min_tokens, mode, within, summary, stages,
+                                   explain)
                     bar.update(sum(b.num_rows for b in shard))
                     shard, shard_bytes = [], 0
                     t0 = time.perf_counter()
             stages.add("read", time.perf_counter() - t0)
             if shard or summary.shards == 0:
-                _process_shard(shard, shard_bytes, writer, min_tokens, mode, summary, stages, explain)
+                _process_shard(shard, shard_bytes, writer, min_tokens, mode, within, summary, stages,
+                               explain)
                 bar.update(sum(b.num_rows for b in shard))
     finally:
         bar.close()
@@ -163,7 +169,7 @@ def substrings_file(inputs: str | Sequence[str], output: str = "-", *, id_field:
 
         summary.stats_path = write_run_stats(output, "substrings", {
             "inputs": paths, "id_field": id_field, "text_field": text_field, "min_tokens": min_tokens,
-            "mode": mode, "shard_mb": shard_mb}, summary.to_dict())
+            "mode": mode, "within": within, "shard_mb": shard_mb}, summary.to_dict())
     return summary
 
 
@@ -173,13 +179,14 @@ def shard_texts(batches: Sequence[pa.RecordBatch], column: str) -> pa.Array:
 
 
 def _process_shard(shard: list[pa.RecordBatch], shard_bytes: int, writer: Any, min_tokens: int,
-                   mode: str, summary: SubstringsSummary, stages: _Stages, explain: ExplainFn | None) -> None:
+                   mode: str, within: bool, summary: SubstringsSummary, stages: _Stages,
+                   explain: ExplainFn | None) -> None:
     if not shard:
         return
     summary.shards += 1
     summary.largest_shard_bytes = max(summary.largest_shard_bytes, shard_bytes)
     t0 = time.perf_counter()
-    res = remove_repeats(shard_texts(shard, TEXT), min_tokens, mode)
+    res = remove_repeats(shard_texts(shard, TEXT), min_tokens, mode, within=within)
     summary.passes = max(summary.passes, res.passes)
     summary.unconverged_shards += not res.converged
     stages.add("suffix-array+cut", time.perf_counter() - t0)

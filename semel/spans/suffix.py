@@ -9,10 +9,16 @@ Pipeline (all arrays, no per-token Python objects):
    repeat, so they become the same barrier symbol as document ends, and a match is capped at the next
    barrier (no match crosses a document). The suffix array is built by libdivsufsort (pydivsufsort) over
    the symbols written as fixed-width big-endian bytes (1-4 bytes a symbol), keeping the aligned suffixes;
-   Kasai gives the LCP array. ``first`` mode uses the longest-previous-factor array (Crochemore-Ilie):
-   position p is removed with the next LPF[p] tokens when they occurred earlier, so every span of >= k
-   tokens is kept at its first occurrence and removed at every later one; ``all`` removes every
-   occurrence (any suffix sharing >= k tokens with its neighbour in the suffix array).
+   Kasai gives the LCP array. By default only repeats *across documents* count: for every suffix, one
+   stack pass over the suffix array in each direction finds its longest common prefix with a suffix of
+   an earlier document (``first``: the nearest suffix-array neighbour with a smaller document number, as
+   in a previous-smaller-value pass) or of any other document (``all``); position p is removed with the
+   next that-many tokens when they reach k. So every span of >= k tokens is kept in the first document
+   that has it (``first``) or removed wherever another document has it too (``all``), and a passage said
+   twice in one document is left to `semel repair`. With ``within=True`` repeats inside a document count
+   too: ``first`` then uses the longest-previous-factor array (Crochemore-Ilie): position p is removed
+   with the next LPF[p] tokens when they occurred earlier anywhere; ``all`` removes every occurrence (any
+   suffix sharing >= k tokens with its neighbour in the suffix array).
 3. `cut`: runs of removed tokens are snapped inwards to word boundaries, widened over the punctuation
    and whitespace that belong to them, and cut from the UTF-8 bytes; spans are reported in character
    offsets of the original text.
@@ -23,7 +29,9 @@ Pipeline (all arrays, no per-token Python objects):
 Memory per token of a shard, at the peak (suffix array construction with w-byte symbols): the symbol
 sequence (4), byte-level suffix array (4w), the encoded bytes (w), token offsets and flags (10) and the
 token hashes (8): about 40 bytes with w=2 or 3 (8 bytes per input byte for Latin-script text, ~6 tokens a
-word). Everything scales linearly; `find_repeats` sees one shard, so repeats are found within a shard.
+word). The cross-document passes, after the suffix array, need the LCP array, a document number per
+position, a stack and the result (16 bytes a token), less than the suffix array construction. Everything
+scales linearly; `find_repeats` sees one shard, so repeats are found within a shard.
 """
 from __future__ import annotations
 
@@ -274,6 +282,76 @@ def _cover_all(sa: np.ndarray, lcp: np.ndarray, nb_: np.ndarray, k: int, covered
         covered[p] = 1 if p < end else 0
 
 
+_NONE = np.int32(2**31 - 1)
+
+
+@nb.njit(nogil=True, cache=True)
+def _doc_numbers(tok_offsets: np.ndarray, n: int) -> np.ndarray:
+    """The document of every position of the barrier-separated sequence (its barrier included)."""
+    out = np.empty(n, np.int32)
+    for d in range(tok_offsets.shape[0] - 1):
+        out[tok_offsets[d] + d:tok_offsets[d + 1] + d + 1] = d
+    return out
+
+
+@nb.njit(nogil=True, cache=True)
+def _longest_from_earlier_doc(sa: np.ndarray, lcp: np.ndarray, doc: np.ndarray) -> np.ndarray:
+    """best[p] = longest common prefix of suffix p with a suffix starting in an earlier document.
+
+    In suffix-array order the best partner is the nearest suffix on either side with a smaller document
+    number (LCPs only shrink with distance), found by a previous-smaller-value stack; the stack keeps, for
+    each entry, the minimum LCP between it and the entry above, and `cur` is the minimum LCP between the
+    top and the current suffix."""
+    n = sa.shape[0]
+    best = np.zeros(n, np.int32)
+    stack = np.empty(n, np.int64)
+    gap = np.empty(n, np.int32)
+    for direction in range(2):
+        top = -1
+        cur = _NONE
+        for step in range(n):
+            i = step if direction == 0 else n - 1 - step
+            d = doc[sa[i]]
+            if top >= 0:
+                cur = min(cur, lcp[i] if direction == 0 else lcp[i + 1])
+            while top >= 0 and doc[sa[stack[top]]] >= d:  # never a better partner than i for what follows
+                top -= 1
+                if top >= 0:
+                    cur = min(gap[top], cur)
+            if top >= 0:
+                if cur > best[sa[i]]:
+                    best[sa[i]] = cur
+                gap[top] = cur
+            top += 1
+            stack[top] = i
+            cur = _NONE
+    return best
+
+
+@nb.njit(nogil=True, cache=True)
+def _longest_from_other_doc(sa: np.ndarray, lcp: np.ndarray, doc: np.ndarray) -> np.ndarray:
+    """best[p] = longest common prefix of suffix p with a suffix starting in another document: the nearest
+    suffix-array neighbour on either side with a different document."""
+    n = sa.shape[0]
+    best = np.zeros(n, np.int32)
+    for direction in range(2):
+        prev_doc = -1
+        with_other = -1  # LCP of the previous suffix with its nearest other-document suffix (-1: none)
+        for step in range(n):
+            i = step if direction == 0 else n - 1 - step
+            d = doc[sa[i]]
+            if step > 0:
+                x = lcp[i] if direction == 0 else lcp[i + 1]
+                if d != prev_doc:
+                    with_other = x
+                elif with_other >= 0:
+                    with_other = min(with_other, x)
+                if with_other > best[sa[i]]:
+                    best[sa[i]] = with_other
+            prev_doc = d
+    return best
+
+
 @nb.njit(nogil=True, cache=True)
 def _unbarrier(covered: np.ndarray, tok_offsets: np.ndarray, out: np.ndarray) -> None:
     for d in range(tok_offsets.shape[0] - 1):
@@ -282,9 +360,11 @@ def _unbarrier(covered: np.ndarray, tok_offsets: np.ndarray, out: np.ndarray) ->
 
 
 def find_repeats(hashes: np.ndarray, tok_offsets: np.ndarray, min_tokens: int = 50,
-                 mode: str = "first") -> np.ndarray:
-    """uint8 per token: 1 where the token lies in a span of >= `min_tokens` tokens that occurs elsewhere
-    in the documents (``all``) or earlier (``first``/``mark``: the first occurrence is kept).
+                 mode: str = "first", within: bool = False) -> np.ndarray:
+    """uint8 per token: 1 where the token lies in a span of >= `min_tokens` tokens that also occurs in
+    another document (``all``) or in an earlier one (``first``/``mark``: the first document's copy is
+    kept). With `within`, a copy earlier in the same document (``first``) or anywhere else in it
+    (``all``) counts too.
 
     `hashes` are token hashes in document order; `tok_offsets[d]:tok_offsets[d+1]` are document d's.
     """
@@ -322,7 +402,12 @@ def find_repeats(hashes: np.ndarray, tok_offsets: np.ndarray, min_tokens: int = 
     lcp = lcp_kasai(seq, sa)
     del seq
     covered = np.zeros(n + ndocs, np.uint8)
-    if mode == "all":
+    if not within:
+        doc = _doc_numbers(tok_offsets, n + ndocs)
+        longest = (_longest_from_other_doc if mode == "all" else _longest_from_earlier_doc)(sa, lcp, doc)
+        del sa, lcp, doc
+        _cover_first(longest, nb_, min_tokens, covered)
+    elif mode == "all":
         _cover_all(sa, lcp, nb_, min_tokens, covered)
     else:
         lpf = longest_previous_factor(sa, lcp)
@@ -530,8 +615,9 @@ def _compose(old: Cut, new: Cut) -> Cut:
 
 
 def remove_repeats(texts: pa.Array | pa.ChunkedArray, min_tokens: int = 50, mode: str = "first",
-                   max_passes: int = MAX_PASSES) -> Cut:
-    """Cut repeated spans of >= `min_tokens` tokens from the texts (one shard) until none is left.
+                   max_passes: int = MAX_PASSES, within: bool = False) -> Cut:
+    """Cut repeated spans of >= `min_tokens` tokens from the texts (one shard) until none is left; a span
+    counts as repeated when another document has it (with `within`, also when its own document does).
 
     One pass of `find_repeats` + `cut` can join the text around a cut into a new repeat, so ``first`` and
     ``all`` repeat the pass on its output until a pass removes nothing: the result is a fixed point
@@ -548,7 +634,8 @@ def remove_repeats(texts: pa.Array | pa.ChunkedArray, min_tokens: int = 50, mode
     if isinstance(texts, pa.ChunkedArray):
         texts = texts.combine_chunks() if texts.num_chunks != 1 else texts.chunk(0)
     tok = token_spans(texts)
-    res = cut(texts, tok, find_repeats(tok.hash, tok.offsets, min_tokens, mode), remove=mode != "mark")
+    res = cut(texts, tok, find_repeats(tok.hash, tok.offsets, min_tokens, mode, within),
+              remove=mode != "mark")
     if mode == "mark":
         return res
     while res.span_doc.size:  # the last pass removed something: look again
@@ -556,7 +643,7 @@ def remove_repeats(texts: pa.Array | pa.ChunkedArray, min_tokens: int = 50, mode
             res.converged = False
             break
         tok = token_spans(res.texts)
-        nxt = cut(res.texts, tok, find_repeats(tok.hash, tok.offsets, min_tokens, mode))
+        nxt = cut(res.texts, tok, find_repeats(tok.hash, tok.offsets, min_tokens, mode, within))
         if not nxt.span_doc.size:
             res.passes += 1
             break
