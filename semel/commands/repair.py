@@ -1,4 +1,4 @@
-"""`semel repair`: remove repeated paragraphs, lines and sentences inside each document."""
+"""`semel repair`: remove paragraphs, lines and sentences written twice in a row inside each document."""
 from __future__ import annotations
 
 import argparse
@@ -17,11 +17,20 @@ from semel.repair import DEFAULT_MIN_CHARS
 
 EPILOG = f"""\
 what counts as repeated:
-  whole paragraphs, lines, and sentences inside a line (overlapping chunks glued into running text,
-  "S1 S2 S2 S3 S3 S4"). Units are compared after Unicode NFKC, folding typographic quotes, apostrophes
-  and dashes, collapsing whitespace and folding case; the first occurrence is kept as it was written.
-  Units shorter than --min-chars (default {DEFAULT_MIN_CHARS}) are never removed, so "* * *" separators and
-  short refrains survive. A document with nothing repeated comes back byte for byte.
+  text written twice in a row, as a scraper does when it glues overlapping windows of a page
+  ("p1", "p1 p2", "p2 p3", ...; or "S1 S2 S2 S3 S3 S4" in running text): a run of paragraphs, lines or
+  sentences equal to what comes right before it. A repeat further away (a note in two sections, a
+  second code listing, a second Files: stanza's holders) stays. Units are compared after Unicode NFKC,
+  folding typographic quotes, apostrophes and dashes, collapsing whitespace and folding case; the first
+  copy is kept as it was written. A document with nothing removed comes back byte for byte.
+
+what stays, however repeated:
+  layout: lines without letters (RST underlines, table borders, ASCII art), text indented deeper than
+  most of the document (code, program output, option descriptions), runs where over a fifth of the
+  words look like code; half sentences: a run must start and end a sentence (or end a paragraph written
+  on one line), so nothing is left dangling; short runs: under --min-chars (default {DEFAULT_MIN_CHARS})
+  characters, or made of a shorter unit said again ("Thank you. Thank you."); refrains: three equal units
+  in a row, or short lines (under 80 columns) said twice inside one block, as in songs and poems.
 
 what it writes (collections):
   OUTPUT              the documents, every input field passed through, plus repair_removed_chars,
@@ -42,9 +51,10 @@ examples:
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "repair", help="remove repeated paragraphs, lines and sentences inside documents",
-        description="Remove text repeated inside a document (whole paragraphs or lines, and sentences "
-        "repeated by overlapping scraper windows), keeping each first occurrence. One .txt file or '-' "
+        "repair", help="remove paragraphs, lines and sentences written twice in a row inside documents",
+        description="Remove text written twice in a row inside a document (paragraphs, lines or sentences "
+        "repeated by overlapping scraper windows), keeping the first copy; layout, code and refrains stay. "
+        "One .txt file or '-' "
         "without -o: the repaired text goes to stdout. A collection (JSONL, .gz/.zst, Parquet, a folder "
         "of .txt) with -o: every document is repaired and written with what was removed.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -54,9 +64,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="output file or folder; its extension picks the format (default: stdout)")
     add_field_arguments(p)
     p.add_argument("--min-chars", type=int_at_least(0), default=DEFAULT_MIN_CHARS,
-                   help=f"leave units shorter than this (normalised) alone (default: {DEFAULT_MIN_CHARS})")
+                   help=f"leave runs shorter than this (normalised) alone (default: {DEFAULT_MIN_CHARS})")
     p.add_argument("--units", default="paragraph,line,sentence",
-                   help="levels to compare, comma-separated (default: paragraph,line,sentence)")
+                   help="what a removed run may be, comma-separated: whole paragraphs, whole lines, any "
+                   "sentences (default: paragraph,line,sentence)")
     p.add_argument("--drop-above", action="store_true",
                    help="drop (instead of repairing) documents above any Gopher repetition threshold "
                    "(Rae et al. 2021); they are listed with the failed rule in OUTPUT.dropped.jsonl")
