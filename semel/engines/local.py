@@ -645,16 +645,7 @@ def _run_stages(cfg: DedupConfig, work: _Work, outputs: Outputs) -> tuple[pa.Tab
 
 def _note_ids_and_keep_field(cfg: DedupConfig, work: _Work, clusters: pa.Table, outputs: Outputs) -> None:
     """Warnings for what the run decided on purpose: ids used twice, and --keep field:NAME values missing."""
-    ids = clusters.column("id")
-    repeated = len(ids) - pc.count_distinct(ids).as_py() if len(ids) else 0
-    if repeated:
-        counts = pc.value_counts(ids)
-        example = counts.field("values").filter(pc.greater(counts.field("counts"), 1))[0].as_py()
-        example = escape(example).replace("{", "{{").replace("}", "}}")
-        outputs.note("duplicate_id", repeated, "{n} document{s} with an id already used by an earlier one "
-                     f"(e.g. {example!r}; a number and its text, 1 and \"1\", are the same id): each "
-                     "keeps its own row of clusters.parquet, in input order, but 'cluster' and semel explain "
-                     "cannot tell them apart")
+    note_duplicate_ids(clusters, outputs)
     name = cfg.keep_field
     if name is not None:
         missing = 0
@@ -665,6 +656,20 @@ def _note_ids_and_keep_field(cfg: DedupConfig, work: _Work, clusters: pa.Table, 
         outputs.note("keep_field", missing, f"{{n}} document{{s}} without a numeric field '{field_name}' "
                      f"(--keep field:{field_name}): each ranks below every document of its cluster that "
                      "has one")
+
+
+def note_duplicate_ids(clusters: pa.Table, outputs: Outputs) -> None:
+    """A warning for ids used by more than one document (both engines)."""
+    ids = clusters.column("id")
+    repeated = len(ids) - pc.count_distinct(ids).as_py() if len(ids) else 0
+    if repeated:
+        counts = pc.value_counts(ids)
+        example = counts.field("values").filter(pc.greater(counts.field("counts"), 1))[0].as_py()
+        example = escape(example).replace("{", "{{").replace("}", "}}")
+        outputs.note("duplicate_id", repeated, "{n} document{s} with an id already used by an earlier one "
+                     f"(e.g. {example!r}; a number and its text, 1 and \"1\", are the same id): each "
+                     "keeps its own row of clusters.parquet, in input order, but 'cluster' and semel explain "
+                     "cannot tell them apart")
 
 
 def settings_dict(cfg: DedupConfig) -> dict:

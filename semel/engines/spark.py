@@ -43,6 +43,7 @@ from semel.engines.local import (
     DedupStats,
     _keep_values,
     kept_output_path,
+    note_duplicate_ids,
     repaired_texts,
     settings_dict,
 )
@@ -54,6 +55,7 @@ from semel.io.batching import rebatch
 from semel.io.formats import decompressed, detect_format, split_compression
 from semel.io.jsonl import read_jsonl
 from semel.io.outputs import Outputs
+from semel.io.outputs import current as current_run
 from semel.io.parquet import read_parquet
 from semel.lsh import Scratch, longest_document, min_agreement
 from semel.lsh import verify_pairs as lsh_verify_pairs
@@ -1004,9 +1006,13 @@ def _run_stages(spark: Any, cfg: DedupConfig, fs: _FS, files: list[tuple[str, st
     stats.verified = int(infos["cluster"].get("verified", 0))
     settings = settings_dict(cfg)
     settings["master"] = spark.sparkContext.master
+    run = current_run()
+    if run is not None:
+        note_duplicate_ids(clusters, run)
     fs.write_text(_join(cfg.output, STATS_FILE),
                   json.dumps({"job": "dedup", "engine": "spark", "settings": settings,
-                              "stats": stats.to_dict()}, indent=2, sort_keys=True, default=str))
+                              "stats": stats.to_dict(), "warnings": run.warnings() if run else []},
+                             indent=2, sort_keys=True, default=str))
     if not cfg.keep_work:
         fs.delete(work.root)
     return clusters, stats
