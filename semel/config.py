@@ -59,9 +59,9 @@ class DedupConfig:
     max_gap: int = 15
     max_trailing: float = 0.45
     template_min: int = 3
-    keep: str = "first"
     short: int = 20
     df_weights: bool = True
+    keep: str = "first"
     exact: bool = True
     near: bool = True
     repair: bool = False
