@@ -112,7 +112,7 @@ def test_moved_inputs_are_reported_and_input_flag_finds_them(run, tmp_path, caps
 
 def test_repair_run_lists_removed_spans(tmp_path, capsys) -> None:
     line = "This sentence was scraped twice by the crawler today."
-    docs = [{"id": "a", "text": f"Intro line here.\n{line}\n{line}\nEnd."},
+    docs = [{"id": "a", "text": f"Intro line here.\n\n{line}\n\n{line}\n\nEnd."},
             {"id": "b", "text": "Nothing twice."}]
     src, dst = str(tmp_path / "in.jsonl"), str(tmp_path / "out.jsonl")
     write_jsonl(src, docs)

@@ -151,7 +151,7 @@ def span_corpus(tmp_path) -> tuple[str, list[dict]]:
     """Documents sharing a footer line (lines) and a long passage (substrings), plus unique text."""
     docs = []
     for i in range(8):
-        body = f"Story {i}: " + " ".join(f"word{i}x{j}" for j in range(12))
+        body = f"Story {chr(97 + i)}: " + " ".join(f"word{chr(97 + i)}x{chr(97 + j)}" for j in range(12))
         text = f"{body}\n{FOOTER}\n" if i % 2 == 0 else f"{FOOTER}\n{body}\nQuote: {PASSAGE}.\nEnd {i}."
         docs.append({"id": f"doc{i}", "text": text})
     docs.append({"id": "plain", "text": "Nothing shared here at all."})
@@ -175,7 +175,7 @@ def test_lines_report_table_and_spans_in_place(tmp_path) -> None:
 
     src, docs = span_corpus(tmp_path)
     out = str(tmp_path / "lines.jsonl")
-    semel.lines(src, out, min_docs=3, progress=False)
+    semel.lines(src, out, min_docs=3, progress=False, mode="all")  # the footer goes from all 8 documents
     page = open(write_report(out), encoding="utf-8").read()
     assert_self_contained(page)
     for section in ("summary", "lines", "examples", "find", "stages", "settings"):
@@ -190,7 +190,7 @@ def test_lines_report_table_and_spans_in_place(tmp_path) -> None:
     expected = [_html.escape(text[i][s["start"]:s["end"]]) for i in sorted(spans, key=lambda i: i)
                 for s in spans[i]]
     assert sorted(marks(page)) == sorted(expected)
-    assert all(FOOTER in _html.unescape(m) for m in marks(page))
+    assert all(FOOTER in _html.unescape(m) or PASSAGE in _html.unescape(m) for m in marks(page))
     assert set(index_of(page)["ids"]) == set(spans) and set(index_of(page)["reason"]) == {"l"}
 
 

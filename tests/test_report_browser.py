@@ -100,7 +100,7 @@ def test_dedup_report_in_chromium(browser, tmp_path) -> None:
 
 def test_repair_report_in_chromium(browser, tmp_path) -> None:
     line = "This sentence was scraped twice by the crawler today."
-    docs = [{"id": f"d{i}", "text": f"Intro {i}.\n{line}\n{line}\nEnd."} for i in range(3)]
+    docs = [{"id": f"d{i}", "text": f"Intro {i}.\n\n{line}\n\n{line}\n\nEnd."} for i in range(3)]
     src, dst = str(tmp_path / "in.jsonl"), str(tmp_path / "out.jsonl")
     write_jsonl(src, docs)
     write_run_stats(dst, "repair", {"inputs": [src], "output": dst}, repair_file(src, dst, progress=False))
