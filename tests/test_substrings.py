@@ -164,6 +164,20 @@ def test_repeats_inside_one_document_only_on_request() -> None:
     assert out[1] == table and row not in out[2]
 
 
+DOCS = Path(__file__).parent / "data" / "docs"
+
+
+def test_documentation_comes_back_untouched() -> None:
+    """An RST page, a man page, a Debian copyright file, a licence and refrains repeat themselves (two
+    listings, two prototypes, shared holder lines, a licence's stanzas), not each other: nothing goes,
+    even with short spans; --within would cut their own repeats."""
+    texts = [p.read_text(encoding="utf-8") for p in sorted(DOCS.iterdir())]
+    out, spans = apply(texts, 10)
+    assert out == texts and not any(spans)
+    out, _ = apply(texts, 10, within=True)
+    assert all(new != old for new, old in zip(out, texts, strict=True))
+
+
 def test_cuts_snap_to_words() -> None:
     shared = "l'ultimo giorno dell'anno la città era in festa, e tutti aspettavano il concerto in piazza"
     texts = ["Prima: " + shared + " fine.", "Dopo" + shared.replace("l'ultimo", "xl'ultimo") + "!"]
