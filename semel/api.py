@@ -16,10 +16,10 @@ __all__ = ["DEFAULT_MIN_CHARS", "RepairResult", "RepairSummary", "Span", "dedup"
 
 
 def repair(text: str, *, min_chars: int = DEFAULT_MIN_CHARS, units: tuple[str, ...] = UNITS) -> str:
-    """The text with repeated paragraphs, lines and sentences removed (first occurrences kept).
+    """The text without paragraphs, lines and sentences written twice in a row (first copies kept).
 
-    >>> semel.repair("This line was scraped twice over.\\nThis line was scraped twice over.\\n")
-    'This line was scraped twice over.\\n'
+    >>> semel.repair("This paragraph was scraped twice.\\n\\nThis paragraph was scraped twice.\\n")
+    'This paragraph was scraped twice.\\n'
 
     `semel.repair_document(text)` gives the full result (removed spans, counts); `semel.repair_file`
     repairs a collection (see `semel repair --help`).
