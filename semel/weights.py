@@ -5,9 +5,11 @@ heading, a site's footer, the fixed text of a template) is weak evidence that tw
 copies. Verification therefore compares documents by a Jaccard similarity in which each shingle weighs
 
     w(df) = 1                                   for df < floor
-    w(df) = (log(N / df) / log(N / floor))^2    above it (1 at the floor, 0 when every document has it)
+    w(df) = (log(N / df) / log(N / floor))^4    above it (1 at the floor, 0 when every document has it)
 
-with N the number of distinct documents and floor = clamp(0.1% of N, 3, 100): below the floor a shingle
+(the fourth power: against the square it kept the news benchmark's F1 within 0.001 and removed fewer
+template instances from real documentation, e.g. 20 fewer gcloud commands losing every page), with N the
+number of distinct documents and floor = clamp(0.1% of N, 3, 100): below the floor a shingle
 counts fully, so a story copied a few dozen times keeps its full weight, while a template shared by
 hundreds of pages barely counts. The floor stops growing at 100 so that at a billion documents a template
 used by a few thousand pages is still discounted.
@@ -67,7 +69,7 @@ class Weights:
         values, counts = np.asarray(values, np.uint32)[keep], estimate[keep]
         if len(values) == 0:
             return cls(np.zeros(1, np.uint64), np.ones(1, np.float64), documents, 0)
-        w = (np.log(documents / counts) / math.log(documents / floor)) ** 2 if documents > floor else \
+        w = (np.log(documents / counts) / math.log(documents / floor)) ** 4 if documents > floor else \
             np.zeros(len(counts))
         size = 1 << int(2 * len(values)).bit_length()
         keys = np.zeros(size, np.uint64)
