@@ -103,8 +103,11 @@ def _next_tag(a_table: np.ndarray, b_table: np.ndarray, counter: np.ndarray) -> 
 
 @nb.njit(nogil=True, cache=True)
 def overlap(sa: np.ndarray, sb: np.ndarray, a_table: np.ndarray, a_flag: np.ndarray, b_table: np.ndarray,
-            shared_b: np.ndarray, counter: np.ndarray) -> tuple[int, int, int, np.uint64]:
-    """(distinct values in a, distinct in b, distinct in both, tag) of two shingle sequences.
+            shared_b: np.ndarray, counter: np.ndarray, weights: tuple
+            ) -> tuple[int, int, int, np.uint64, float, float, float]:
+    """(distinct values in a, distinct in b, distinct in both, tag, and the same three as sums of
+    `weights`: semel.weights.Weights.arrays(), each value weighing 1 when the table is empty) of two
+    shingle sequences.
 
     Leaves table A holding a's values under the returned tag (a_flag 1 = also in b), and
     shared_b[p] = whether b's value at position p occurs in a.
@@ -112,14 +115,20 @@ def overlap(sa: np.ndarray, sb: np.ndarray, a_table: np.ndarray, a_flag: np.ndar
     tag = _next_tag(a_table, b_table, counter)
     mask_a = _mask_for(sa.shape[0], a_table)
     mask_b = _mask_for(sb.shape[0], b_table)
+    weighted = weights[0].shape[0] > 1
     na = 0
+    wa = 0.0
     for v in sa:
         i, new = _insert(a_table, mask_a, tag, v)
         if new:
             a_flag[i] = 0
             na += 1
+            if weighted:
+                wa += weight_of(weights, v)
     nb_ = 0
     both = 0
+    wb = 0.0
+    wboth = 0.0
     for p in range(sb.shape[0]):
         v = sb[p]
         _, new = _insert(b_table, mask_b, tag, v)
@@ -127,10 +136,15 @@ def overlap(sa: np.ndarray, sb: np.ndarray, a_table: np.ndarray, a_flag: np.ndar
         shared_b[p] = i >= 0
         if new:
             nb_ += 1
+            w = weight_of(weights, v) if weighted else 1.0
+            wb += w
             if i >= 0:
                 a_flag[i] = 1
                 both += 1
-    return na, nb_, both, tag
+                wboth += w
+    if not weighted:
+        wa, wb, wboth = float(na), float(nb_), float(both)
+    return na, nb_, both, tag, wa, wb, wboth
 
 
 @nb.njit(nogil=True, cache=True)
@@ -262,10 +276,16 @@ def template_like(ta: np.ndarray, tb: np.ndarray, min_count: int, a_table: np.nd
 
 
 @nb.njit(inline="always", cache=True)
-def weight_of(wkeys: np.ndarray, wvals: np.ndarray, v: np.uint32) -> float:
-    """The weight of shingle value v in a semel.weights table (1.0 when absent or the table is empty)."""
+def weight_of(weights: tuple, v: np.uint32) -> float:
+    """The weight of shingle value v in a semel.weights table (keys, values, bitmap): 1.0 when absent.
+    The bitmap (one bit per hash bucket, a few hundred KiB) answers most lookups, the rare shingles,
+    without touching the table."""
+    wkeys, wvals, wbits = weights
     mask = wkeys.shape[0] - 1
     if mask == 0:
+        return 1.0
+    bit = np.int64(v) & (wbits.shape[0] * 64 - 1)  # shingle values are hash bits already
+    if (wbits[bit >> 6] >> np.uint64(bit & 63)) & np.uint64(1) == 0:
         return 1.0
     want = USED | np.uint64(v)
     j = np.int64(mix64(np.uint64(v)) & np.uint64(mask))
@@ -274,31 +294,6 @@ def weight_of(wkeys: np.ndarray, wvals: np.ndarray, v: np.uint32) -> float:
             return wvals[j]
         j = (j + 1) & mask
     return 1.0
-
-
-@nb.njit(nogil=True, cache=True)
-def _weighted_jaccard(sa: np.ndarray, sb: np.ndarray, a_table: np.ndarray, a_flag: np.ndarray,
-                      b_table: np.ndarray, tag: np.uint64, wkeys: np.ndarray, wvals: np.ndarray) -> float:
-    """Jaccard of the two shingle sets with each shingle weighted (semel.weights), from the tables
-    `overlap` left: A holds a's values (flag 1 = also in b), B holds b's."""
-    mask_a = _mask_for(sa.shape[0], a_table)
-    mask_b = _mask_for(sb.shape[0], b_table)
-    hi = np.uint64(0xFFFFFFFF00000000)
-    lo = np.uint64(0xFFFFFFFF)
-    wa = 0.0
-    both = 0.0
-    for i in range(mask_a + 1):
-        if (a_table[i] & hi) == tag:
-            w = weight_of(wkeys, wvals, np.uint32(a_table[i] & lo))
-            wa += w
-            if a_flag[i] == 1:
-                both += w
-    wb = 0.0
-    for i in range(mask_b + 1):
-        if (b_table[i] & hi) == tag:
-            wb += weight_of(wkeys, wvals, np.uint32(b_table[i] & lo))
-    union = wa + wb - both
-    return both / union if union > 0 else 0.0
 
 
 @nb.njit(inline="always", cache=True)
@@ -314,13 +309,13 @@ def threshold_for(rule: np.ndarray, shortest: int) -> float:
 
 
 @nb.njit(nogil=True, cache=True)
-def verify(offsets: np.ndarray, seq: np.ndarray, a: int, b: int, rule: np.ndarray, wkeys: np.ndarray,
-           wvals: np.ndarray, a_table: np.ndarray, a_flag: np.ndarray, b_table: np.ndarray,
+def verify(offsets: np.ndarray, seq: np.ndarray, a: int, b: int, rule: np.ndarray, weights: tuple,
+           a_table: np.ndarray, a_flag: np.ndarray, b_table: np.ndarray,
            shared_b: np.ndarray, counter: np.ndarray, sh_a: np.ndarray, sh_b: np.ndarray
            ) -> tuple[bool, float]:
     """(is a duplicate pair, similarity) under `rule` (DedupConfig.rule), the similarity being the
-    Jaccard of the shingle sets with each shingle weighted by (`wkeys`, `wvals`: semel.weights; plain
-    Jaccard when empty). A pair needs similarity >= the threshold (`threshold_for`: higher for short
+    Jaccard of the shingle sets with each shingle weighted by `weights` (semel.weights.Weights.arrays();
+    plain Jaccard when empty). A pair needs similarity >= the threshold (`threshold_for`: higher for short
     documents), or with containment <= 1 the smaller set of at least min_shingles contained in the
     larger at >= containment; with max_gap >= 0, an overlap shaped like a copy (`copy_shape_ok`); with
     template_min > 0, not two instances of one template (`template_like`)."""
@@ -331,11 +326,10 @@ def verify(offsets: np.ndarray, seq: np.ndarray, a: int, b: int, rule: np.ndarra
     sb = sh_b[:shingles_of(tb, n, sh_b)]
     if sa.shape[0] == 0 or sb.shape[0] == 0:
         return False, 0.0
-    na, nb_, both, tag = overlap(sa, sb, a_table, a_flag, b_table, shared_b, counter)
+    na, nb_, both, tag, wa, wb, wboth = overlap(sa, sb, a_table, a_flag, b_table, shared_b, counter, weights)
     plain = both / (na + nb_ - both)
-    similarity = plain
-    if wkeys.shape[0] > 1 and plain < 1.0:
-        similarity = _weighted_jaccard(sa, sb, a_table, a_flag, b_table, tag, wkeys, wvals)
+    union = wa + wb - wboth
+    similarity = 1.0 if plain == 1.0 else (wboth / union if union > 0 else 0.0)
     ok = similarity >= threshold_for(rule, min(na, nb_))
     if not ok and rule[CONTAINMENT] <= 1.0:
         small = min(na, nb_)
@@ -463,18 +457,18 @@ def _grow_pairs(table: np.ndarray) -> np.ndarray:
 
 @nb.njit(nogil=True, cache=True)
 def verify_pairs(left: np.ndarray, right: np.ndarray, offsets: np.ndarray, seq: np.ndarray, rule: np.ndarray,
-                 wkeys: np.ndarray, wvals: np.ndarray, a_table: np.ndarray, a_flag: np.ndarray,
+                 weights: tuple, a_table: np.ndarray, a_flag: np.ndarray,
                  b_table: np.ndarray, shared_b: np.ndarray, counter: np.ndarray, sh_a: np.ndarray,
                  sh_b: np.ndarray, out: np.ndarray) -> None:
     """out[i] = whether (left[i], right[i]) is a duplicate pair under `rule` (see `verify`)."""
     for i in range(left.shape[0]):
-        out[i] = verify(offsets, seq, left[i], right[i], rule, wkeys, wvals, a_table, a_flag, b_table,
+        out[i] = verify(offsets, seq, left[i], right[i], rule, weights, a_table, a_flag, b_table,
                         shared_b, counter, sh_a, sh_b)[0]
 
 
 @nb.njit(nogil=True, cache=True)
 def join_band(keys: np.ndarray, docs: np.ndarray, parent: np.ndarray, offsets: np.ndarray, seq: np.ndarray,
-              mini: np.ndarray, min_agree: int, rule: np.ndarray, wkeys: np.ndarray, wvals: np.ndarray,
+              mini: np.ndarray, min_agree: int, rule: np.ndarray, weights: tuple,
               max_bucket: int, window: int, a_table: np.ndarray, a_flag: np.ndarray, b_table: np.ndarray,
               shared_b: np.ndarray, counter: np.ndarray, sh_a: np.ndarray, sh_b: np.ndarray,
               stats: np.ndarray) -> None:
@@ -483,7 +477,7 @@ def join_band(keys: np.ndarray, docs: np.ndarray, parent: np.ndarray, offsets: n
     seen = np.zeros(1 << 16, dtype=np.uint64)  # a fresh `new_pair_set`
     left, right, _ = band_candidates(keys, docs, parent, mini, min_agree, max_bucket, window, seen, stats)
     ok = np.zeros(left.shape[0], dtype=np.bool_)
-    verify_pairs(left, right, offsets, seq, rule, wkeys, wvals, a_table, a_flag, b_table, shared_b, counter,
+    verify_pairs(left, right, offsets, seq, rule, weights, a_table, a_flag, b_table, shared_b, counter,
                  sh_a, sh_b, ok)
     for i in range(left.shape[0]):
         if ok[i] and union(parent, left[i], right[i]):

@@ -25,7 +25,7 @@ engines build the same table.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numba as nb
 import numpy as np
@@ -35,6 +35,7 @@ from semel.text.tokens import mix64
 
 FLOOR_SHARE, FLOOR_MIN, FLOOR_MAX = 0.001, 3, 100
 SAMPLE_HITS = 10
+BITMAP_WORDS = 1 << 15  # 2^21 bits, 256 KiB: stays in cache, a few % false hits at 100k frequent shingles
 SAMPLE_MASK = (1 << 20) - 1
 
 
@@ -53,6 +54,15 @@ class Weights:
     values: np.ndarray  # float64[2^k]
     documents: int = 0
     frequent: int = 0
+    bits: np.ndarray = field(init=False)  # uint64 words: one bit per hash bucket of the table's shingles
+
+    def __post_init__(self) -> None:
+        self.bits = np.zeros(BITMAP_WORDS if self.keys.shape[0] > 1 else 1, np.uint64)
+        _set_bits(self.keys, self.bits)
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """What the kernels take (semel.lsh.weight_of)."""
+        return self.keys, self.values, self.bits
 
     @classmethod
     def none(cls) -> Weights:
@@ -76,6 +86,15 @@ class Weights:
         table = np.ones(size, np.float64)
         _fill(keys, table, values, np.clip(w, 0.0, 1.0))
         return cls(keys, table, documents, int(len(values)))
+
+
+@nb.njit(nogil=True, cache=True)
+def _set_bits(keys: np.ndarray, bits: np.ndarray) -> None:
+    nbits = bits.shape[0] * 64
+    for key in keys:
+        if key != 0:
+            bit = np.int64(key ^ USED) & (nbits - 1)
+            bits[bit >> 6] |= np.uint64(1) << np.uint64(bit & 63)
 
 
 @nb.njit(nogil=True, cache=True)

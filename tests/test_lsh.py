@@ -19,7 +19,8 @@ def test_overlap_counts_match_python_sets(a: list[int], b: list[int]) -> None:
     sa, sb = np.array(a, dtype=np.uint32), np.array(b, dtype=np.uint32)
     scratch = Scratch(max(len(a), len(b), 1))
     for _ in range(2):  # the tables are reused without clearing: a second pair must not see the first
-        na, nb, both, _ = overlap(sa, sb, *scratch.tables())
+        na, nb, both, _, wa, wb, wboth = overlap(sa, sb, *scratch.tables(), Weights.none().arrays())
+        assert (wa, wb, wboth) == (na, nb, both)
         assert (na, nb, both) == (len(set(a)), len(set(b)), len(set(a) & set(b)))
         assert [bool(x) for x in scratch.shared_b[:len(b)]] == [x in set(a) for x in b]
 
@@ -38,7 +39,7 @@ def check(texts: list[str], **settings: object) -> tuple[bool, float]:
     rule = DedupConfig(inputs=["x"], output="y", **settings).rule()  # type: ignore[arg-type]
     w = Weights.none()
     scratch = Scratch(int(np.max(np.diff(offsets)))).arrays()
-    return verify(offsets, seq, 0, 1, rule, w.keys, w.values, *scratch)
+    return verify(offsets, seq, 0, 1, rule, w.arrays(), *scratch)
 
 
 def test_edited_truncated_and_framed_copies_pass() -> None:
@@ -72,7 +73,7 @@ def test_huge_bucket_is_linear_and_joins_everyone() -> None:
     mini = np.zeros((n, 8), dtype=np.uint16)
     rule = DedupConfig(inputs=["x"], output="y").rule()
     w = Weights.none()
-    join_band(keys, docs, parent, offsets, seq, mini, 0, rule, w.keys, w.values, 64, 8, *Scratch(50).arrays(),
+    join_band(keys, docs, parent, offsets, seq, mini, 0, rule, w.arrays(), 64, 8, *Scratch(50).arrays(),
               stats)
     assert len(set(roots(parent).tolist())) == 1
     assert stats[0] <= n * 8  # window pairs, not n^2 / 2

@@ -288,7 +288,7 @@ def verify_pairs(cfg: DedupConfig, a_seq: pa.Array, b_seq: pa.Array, a_mini: pa.
     ok = np.zeros(len(left), dtype=np.bool_)
     w = weights or Weights.none()
     scratch = Scratch(longest_document(off)).arrays()
-    lsh_verify_pairs(left, right, off, val, cfg.rule(), w.keys, w.values, *scratch, ok)
+    lsh_verify_pairs(left, right, off, val, cfg.rule(), w.arrays(), *scratch, ok)
     out = np.zeros(k, dtype=bool)
     out[left[ok] // 2] = True
     return out
@@ -755,8 +755,8 @@ def assign_task(cfg: DedupConfig, weights: Weights) -> Callable[[Iterator[pa.Rec
         kept = np.empty(table.num_rows, dtype=np.int64)
         sim = np.empty(table.num_rows, dtype=np.float64)
         assign_components(comp_offsets, members, off, val, np.ascontiguousarray(exact).view(np.uint64),
-                          cfg.exact, np.ascontiguousarray(mini), min_agree, rule, weights.keys,
-                          weights.values, *Scratch(longest_document(off)).arrays(), kept, sim)
+                          cfg.exact, np.ascontiguousarray(mini), min_agree, rule, weights.arrays(),
+                          *Scratch(longest_document(off)).arrays(), kept, sim)
         yield pa.RecordBatch.from_arrays([pa.array(rows), pa.array(rows[kept]), pa.array(np.round(sim, 6))],
                                          names=["row", "kept_row", "sim"])
 
