@@ -25,6 +25,7 @@ engines build the same table.
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numba as nb
@@ -235,17 +236,31 @@ def sample_floor(documents: int) -> int:
 
 
 def collection_weights(offsets: np.ndarray, seq: np.ndarray, docs: np.ndarray, exact_high: np.ndarray,
-                       ngram: int) -> Weights:
+                       ngram: int, workers: int = 1) -> Weights:
     """The weights of a whole collection held in memory (`docs`: the distinct documents; `exact_high`:
-    the high word of every document's exact key, which picks the sample)."""
+    the high word of every document's exact key, which picks the sample), counted on `workers` threads
+    (each a slice of the sample; sketches and counts are added up, so the result is the same)."""
     n = len(docs)
     if n <= df_floor(n):
         return Weights.none()
     rate = sample_rate(n)
     sample = docs[in_sample(exact_high[docs], rate)]
     floor = sample_floor(n)
-    buffers = scratch_for(offsets)
-    cms = np.zeros((2, sketch_width(int(np.sum(np.diff(offsets)[sample])), floor)), np.uint8)
-    _sketch_counts(offsets, seq, sample, ngram, cms, *buffers)
-    values, counts = exact_counts(offsets, seq, sample, ngram, cms, floor, *buffers)
-    return Weights.from_counts(values, counts, n, rate)
+    width = sketch_width(int(np.sum(np.diff(offsets)[sample])), floor)
+    slices = [s for s in np.array_split(sample, max(1, workers)) if len(s)]
+    buffers = [scratch_for(offsets) for _ in slices]
+
+    def sketch(k: int) -> np.ndarray:
+        cms = np.zeros((2, width), np.uint8)
+        _sketch_counts(offsets, seq, slices[k], ngram, cms, *buffers[k])
+        return cms
+
+    with ThreadPoolExecutor(max_workers=len(slices) or 1) as pool:
+        sketches = list(pool.map(sketch, range(len(slices))))
+        total = np.minimum(np.sum(sketches, axis=0, dtype=np.uint16), 255).astype(np.uint8)
+        parts = list(pool.map(lambda k: exact_counts(offsets, seq, slices[k], ngram, total, floor,
+                                                     *buffers[k]), range(len(slices))))
+    values = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, np.uint32)
+    counts = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0, np.int64)
+    values, inverse = np.unique(values, return_inverse=True)
+    return Weights.from_counts(values, np.bincount(inverse, weights=counts).astype(np.int64), n, rate)

@@ -65,3 +65,17 @@ def test_boilerplate_weighs_less_than_what_makes_a_document() -> None:
     weighted_ok, weighted = verify(sk.seq_offsets, sk.seq, 0, 1, rule, w.arrays(), *scratch)
     assert plain_ok and plain > 0.5      # by plain Jaccard the licence makes them copies...
     assert not weighted_ok and weighted < 0.05  # ...weighted, they share nothing of their own
+
+
+def test_the_same_table_on_any_number_of_threads() -> None:
+    rng = np.random.default_rng(9)
+    common = [f"c{x}" for x in range(40)]
+    texts = [" ".join(common[: rng.integers(5, 40)] + [f"w{x}" for x in rng.integers(0, 500, 30)])
+             for _ in range(300)]
+    sk = sketch(texts)
+    docs = np.arange(len(texts), dtype=np.int64)
+    one = collection_weights(sk.seq_offsets, sk.seq, docs, sk.exact[:, 0], 3, workers=1)
+    for workers in (2, 3, 7):
+        many = collection_weights(sk.seq_offsets, sk.seq, docs, sk.exact[:, 0], 3, workers=workers)
+        assert many.frequent == one.frequent > 0
+        assert np.array_equal(many.keys, one.keys) and np.array_equal(many.values, one.values)

@@ -396,8 +396,8 @@ def _stage_cluster(cfg: DedupConfig, work: _Work) -> None:
         longest = longest_document(offsets)
         scratches = [Scratch(longest).arrays() for _ in range(cfg.workers)]
         reps = np.flatnonzero(is_rep & (np.diff(offsets) > 0)).astype(np.int64)
-        weights = (collection_weights(offsets, seq, reps, exact[:, 0], cfg.ngram) if cfg.df_weights
-                   else Weights.none())
+        weights = (collection_weights(offsets, seq, reps, exact[:, 0], cfg.ngram, cfg.workers)
+                   if cfg.df_weights else Weights.none())
         bands, _ = cfg.band_rows
         rule = cfg.rule()
         min_agree = _min_agree(cfg, mini)
