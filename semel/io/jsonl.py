@@ -137,10 +137,10 @@ def _fast(block: bytes, longest: int, nonblank: int, st: _State) -> tuple[pa.Arr
 def _orjson_can_parse(block: bytes, buf: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> bool:
     """False when a line of the block may be JSON that Arrow's parser accepts and orjson does not (NaN,
     Infinity, nesting deeper than MAX_DEPTH): such a block takes the exact path, which refuses those lines."""
-    openers = (buf == 91) | (buf == 123)
+    openers = np.flatnonzero((buf == 91) | (buf == 123))  # few: about one per record
     lines: set[int] = set()
-    if int(openers.sum()) >= MAX_DEPTH:
-        per_line = np.add.reduceat(openers.astype(np.int64), starts)
+    if len(openers) >= MAX_DEPTH:
+        per_line = np.bincount(np.searchsorted(ends, openers, side="right"), minlength=len(starts))
         lines.update(np.flatnonzero(per_line >= MAX_DEPTH).tolist())
     for word in (b"NaN", b"Infinity"):
         at = block.find(word)
