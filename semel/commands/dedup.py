@@ -44,8 +44,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--output", required=True, metavar="OUT", help="output folder")
     add_field_arguments(p)
     p.add_argument("--threshold", type=float, default=0.3,
-                   help="Jaccard similarity of word-3-gram sets at or above which two documents are "
-                   "duplicates (default: 0.3; see `semel params`)")
+                   help="similarity of word-3-gram sets (Jaccard, each shingle weighted down the more "
+                   "documents share it; see --no-df-weights) at or above which two documents are "
+                   "duplicates, if they also pass the copy-shape and template tests (default: 0.3; "
+                   "see `semel params`)")
     p.add_argument("--ngram", type=positive_int, default=None,
                    help="tokens per shingle (default: 3 words, or 5 characters with --shingle char)")
     p.add_argument("--shingle", choices=("word", "char"), default="word",
