@@ -176,15 +176,20 @@ def test_stdin_reader_accounts_for_every_record(monkeypatch: pytest.MonkeyPatch,
     assert n + skipped == (1 if fmt == "txt" else nonblank(data))
 
 
+def _parquet_file(folder: str, recs: list[dict[str, Any]], cut: int | None) -> tuple[str, bool]:
+    """The records as FOLDER/in.parquet, cut at `cut` bytes when given; (path, whether it was cut)."""
+    table = pa.table({"id": [str(r.get("id")) for r in recs], "text": [r["text"] for r in recs]},
+                     schema=pa.schema([("id", pa.string()), ("text", pa.string())]))
+    path = os.path.join(folder, "in.parquet")
+    pq.write_table(table, path)
+    return path, cut is not None and _cut(path, cut)
+
+
 @settings(HOSTILE, max_examples=25)
 @given(recs=st.lists(valid_record(), max_size=8), cut=CUTS)
 def test_parquet_reader_whole_or_error(recs: list[dict[str, Any]], cut: int | None) -> None:
-    table = pa.table({"id": [str(r.get("id")) for r in recs], "text": [r["text"] for r in recs]},
-                     schema=pa.schema([("id", pa.string()), ("text", pa.string())]))
     with tempfile.TemporaryDirectory() as folder:
-        path = os.path.join(folder, "in.parquet")
-        pq.write_table(table, path)
-        truncated = cut is not None and _cut(path, cut)
+        path, truncated = _parquet_file(folder, recs, cut)
         try:
             n, _ = _read_all(InputSpec([path]))
         except InputError:
@@ -258,12 +263,8 @@ def test_span_commands_account_for_every_document(capsys: pytest.CaptureFixture[
        command=st.sampled_from(["repair", "lines", "substrings", "dedup"]))
 def test_commands_on_parquet_whole_or_error(capsys: pytest.CaptureFixture[str], recs: list[dict[str, Any]],
                                             cut: int | None, command: str) -> None:
-    table = pa.table({"id": [str(r.get("id")) for r in recs], "text": [r["text"] for r in recs]},
-                     schema=pa.schema([("id", pa.string()), ("text", pa.string())]))
     with tempfile.TemporaryDirectory() as folder:
-        path = os.path.join(folder, "in.parquet")
-        pq.write_table(table, path)
-        truncated = cut is not None and _cut(path, cut)
+        path, truncated = _parquet_file(folder, recs, cut)
         out = os.path.join(folder, "out" if command == "dedup" else "o.parquet")
         extra = ["--min-docs", "2"] if command == "lines" else (["-q"] if command == "dedup" else [])
         rc, _, err = cli(capsys, command, path, "-o", out, *extra)
