@@ -134,6 +134,13 @@ class DedupConfig:
                          self.max_trailing, self.ngram, self.template_min, self.short],
                         dtype=np.float64)
 
+    def min_agree(self, width: int) -> int:
+        """Agreeing sketch bins (of `width`) below which a candidate pair is not worth verifying; 0 means
+        verify every candidate (with containment on, or without sketch bins)."""
+        from semel.lsh import min_agreement  # numba: only when a job runs
+
+        return min_agreement(self.threshold, width) if self.containment is None and width else 0
+
     @property
     def keep_field(self) -> str | None:
         return self.keep.split(":", 1)[1] if self.keep.startswith("field:") else None

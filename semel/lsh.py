@@ -91,6 +91,18 @@ def _find(table: np.ndarray, mask: int, tag: np.uint64, v: np.uint32) -> int:
     return -1
 
 
+@nb.njit(inline="always", cache=True)
+def slot(table: np.ndarray, key: np.uint64) -> int:
+    """Where `key` (never 0, which marks an empty slot) is in an open-addressing table of a power-of-two
+    size, or the empty slot where it would go: the one probe of the persistent tables (pair set,
+    semel.weights)."""
+    mask = table.shape[0] - 1
+    j = np.int64(mix64(key) & np.uint64(mask))
+    while table[j] != 0 and table[j] != key:
+        j = (j + 1) & mask
+    return j
+
+
 @nb.njit(nogil=True, cache=True)
 def _next_tag(a_table: np.ndarray, b_table: np.ndarray, counter: np.ndarray) -> np.uint64:
     counter[0] += 1
@@ -236,29 +248,22 @@ def _count_tokens(tokens: np.ndarray, table: np.ndarray, count: np.ndarray, tag:
 
 
 @nb.njit(nogil=True, cache=True)
-def _exclusive(tx: np.ndarray, ty: np.ndarray, x_table: np.ndarray, x_count: np.ndarray, y_table: np.ndarray,
-               counter: np.ndarray) -> tuple[int, int]:
-    """(occurrences of x's tokens that y lacks, those of them recurring in x). A name substituted
-    throughout a template recurs on its side and is absent on the other; scattered edits are words
-    that occur once."""
+def _recurring_exclusive(tx: np.ndarray, ty: np.ndarray, x_table: np.ndarray, x_count: np.ndarray,
+                         y_table: np.ndarray, counter: np.ndarray) -> int:
+    """Occurrences of x's tokens that y lacks and that recur in x. A name substituted throughout a
+    template recurs on its side and is absent on the other; scattered edits are words that occur once."""
     tag = _next_tag(x_table, y_table, counter)
     mask_x = _count_tokens(tx, x_table, x_count, tag)
     mask_y = _mask_for(ty.shape[0], y_table)
     for v in ty:
         _insert(y_table, mask_y, tag, v)
-    exclusive = 0
     recurring = 0
     for i in range(mask_x + 1):
-        if (x_table[i] & np.uint64(0xFFFFFFFF00000000)) != tag:
+        if (x_table[i] & np.uint64(0xFFFFFFFF00000000)) != tag or x_count[i] < 2:
             continue
-        j = _find(y_table, mask_y, tag, np.uint32(x_table[i] & np.uint64(0xFFFFFFFF)))
-        if j >= 0:
-            continue
-        c = int(x_count[i])
-        exclusive += c
-        if c >= 2:
-            recurring += c
-    return exclusive, recurring
+        if _find(y_table, mask_y, tag, np.uint32(x_table[i] & np.uint64(0xFFFFFFFF))) < 0:
+            recurring += int(x_count[i])
+    return recurring
 
 
 @nb.njit(nogil=True, cache=True)
@@ -270,9 +275,9 @@ def template_like(ta: np.ndarray, tb: np.ndarray, min_count: int, a_table: np.nd
     substituted name, command or value again and again). Both sides must show at least `min_count` such
     occurrences: a truncated copy's source has a real tail whose words recur, but the copy's side then
     has only scattered edits, which occur once."""
-    if _exclusive(ta, tb, a_table, a_flag, b_table, counter)[1] < min_count:
+    if _recurring_exclusive(ta, tb, a_table, a_flag, b_table, counter) < min_count:
         return False
-    return _exclusive(tb, ta, a_table, a_flag, b_table, counter)[1] >= min_count
+    return _recurring_exclusive(tb, ta, a_table, a_flag, b_table, counter) >= min_count
 
 
 @nb.njit(inline="always", cache=True)
@@ -287,13 +292,8 @@ def weight_of(weights: tuple, v: np.uint32) -> float:
     bit = np.int64(v) & (wbits.shape[0] * 64 - 1)  # shingle values are hash bits already
     if (wbits[bit >> 6] >> np.uint64(bit & 63)) & np.uint64(1) == 0:
         return 1.0
-    want = USED | np.uint64(v)
-    j = np.int64(mix64(np.uint64(v)) & np.uint64(mask))
-    while wkeys[j] != 0:
-        if wkeys[j] == want:
-            return wvals[j]
-        j = (j + 1) & mask
-    return 1.0
+    j = slot(wkeys, USED | np.uint64(v))
+    return wvals[j] if wkeys[j] != 0 else 1.0
 
 
 @nb.njit(inline="always", cache=True)
@@ -432,12 +432,9 @@ def _pair_key(a: int, b: int) -> np.uint64:
 def _add_pair(table: np.ndarray, a: int, b: int) -> bool:
     """Insert the pair (a, b); False when it was there already."""
     key = _pair_key(a, b)
-    mask = table.shape[0] - 1
-    i = np.int64(mix64(key) & np.uint64(mask))
-    while table[i] != 0:
-        if table[i] == key:
-            return False
-        i = (i + 1) & mask
+    i = slot(table, key)
+    if table[i] == key:
+        return False
     table[i] = key
     return True
 
@@ -445,13 +442,9 @@ def _add_pair(table: np.ndarray, a: int, b: int) -> bool:
 @nb.njit(nogil=True, cache=True)
 def _grow_pairs(table: np.ndarray) -> np.ndarray:
     out = np.zeros(table.shape[0] * 2, dtype=np.uint64)
-    mask = out.shape[0] - 1
     for key in table:
         if key != 0:
-            i = np.int64(mix64(key) & np.uint64(mask))
-            while out[i] != 0:
-                i = (i + 1) & mask
-            out[i] = key
+            out[slot(out, key)] = key
     return out
 
 

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 import numba as nb
 import numpy as np
 
-from semel.lsh import USED, _insert, _mask_for, _next_tag, shingles_of
+from semel.lsh import USED, Scratch, _insert, _mask_for, _next_tag, longest_document, shingles_of, slot
 from semel.text.tokens import mix64
 
 FLOOR_SHARE, FLOOR_MIN, FLOOR_MAX = 0.001, 3, 100
@@ -100,19 +100,15 @@ def _set_bits(keys: np.ndarray, bits: np.ndarray) -> None:
 
 @nb.njit(nogil=True, cache=True)
 def _fill(keys: np.ndarray, table: np.ndarray, values: np.ndarray, w: np.ndarray) -> None:
-    mask = keys.shape[0] - 1
     for i in range(values.shape[0]):
-        v = values[i]
-        j = np.int64(mix64(np.uint64(v)) & np.uint64(mask))
-        while keys[j] != 0:
-            j = (j + 1) & mask
-        keys[j] = USED | np.uint64(v)
+        j = slot(keys, USED | np.uint64(values[i]))
+        keys[j] = USED | np.uint64(values[i])
         table[j] = w[i]
 
 
 @nb.njit(nogil=True, cache=True)
-def _doc_distinct(tokens: np.ndarray, ngram: int, sh: np.ndarray, seen: np.ndarray, flag: np.ndarray,
-                  other: np.ndarray, counter: np.ndarray) -> int:
+def _doc_distinct(tokens: np.ndarray, ngram: int, sh: np.ndarray, seen: np.ndarray, other: np.ndarray,
+                  counter: np.ndarray) -> int:
     """Move one document's distinct shingle values to the front of `sh`; return how many."""
     k = shingles_of(tokens, ngram, sh)
     tag = _next_tag(seen, other, counter)
@@ -128,13 +124,12 @@ def _doc_distinct(tokens: np.ndarray, ngram: int, sh: np.ndarray, seen: np.ndarr
 
 @nb.njit(nogil=True, cache=True)
 def _sketch_counts(offsets: np.ndarray, seq: np.ndarray, docs: np.ndarray, ngram: int, cms: np.ndarray,
-                   sh: np.ndarray, seen: np.ndarray, flag: np.ndarray, other: np.ndarray,
-                   counter: np.ndarray) -> None:
+                   sh: np.ndarray, seen: np.ndarray, other: np.ndarray, counter: np.ndarray) -> None:
     """Count-min sketch (2 rows of saturating 8-bit counters: the floor is at most 100) of the documents
     each shingle value occurs in."""
     mask = np.uint64(cms.shape[1] - 1)
     for d in docs:
-        m = _doc_distinct(seq[offsets[d]:offsets[d + 1]], ngram, sh, seen, flag, other, counter)
+        m = _doc_distinct(seq[offsets[d]:offsets[d + 1]], ngram, sh, seen, other, counter)
         for i in range(m):
             h = mix64(np.uint64(sh[i]))
             i0 = np.int64(h & mask)
@@ -149,12 +144,9 @@ def _sketch_counts(offsets: np.ndarray, seq: np.ndarray, docs: np.ndarray, ngram
 def _grow(keys: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     new_keys = np.zeros(keys.shape[0] * 2, np.uint64)
     new_counts = np.zeros(keys.shape[0] * 2, np.int64)
-    mask = new_keys.shape[0] - 1
     for i in range(keys.shape[0]):
         if keys[i] != 0:
-            j = np.int64(mix64(keys[i] ^ USED) & np.uint64(mask))
-            while new_keys[j] != 0:
-                j = (j + 1) & mask
+            j = slot(new_keys, keys[i])
             new_keys[j] = keys[i]
             new_counts[j] = counts[i]
     return new_keys, new_counts
@@ -162,8 +154,8 @@ def _grow(keys: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]
 
 @nb.njit(nogil=True, cache=True)
 def exact_counts(offsets: np.ndarray, seq: np.ndarray, docs: np.ndarray, ngram: int, cms: np.ndarray,
-                 floor: int, sh: np.ndarray, seen: np.ndarray, flag: np.ndarray, other: np.ndarray,
-                 counter: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                 floor: int, sh: np.ndarray, seen: np.ndarray, other: np.ndarray, counter: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray]:
     """(values, document counts) of every shingle value of `docs` whose count-min estimate is >= floor
     (all of them when `cms` has no columns)."""
     keys = np.zeros(1024, np.uint64)
@@ -172,7 +164,7 @@ def exact_counts(offsets: np.ndarray, seq: np.ndarray, docs: np.ndarray, ngram: 
     use_cms = cms.shape[1] > 0
     mask64 = np.uint64(cms.shape[1] - 1) if use_cms else np.uint64(0)
     for d in docs:
-        m = _doc_distinct(seq[offsets[d]:offsets[d + 1]], ngram, sh, seen, flag, other, counter)
+        m = _doc_distinct(seq[offsets[d]:offsets[d + 1]], ngram, sh, seen, other, counter)
         for i in range(m):
             v = sh[i]
             h = mix64(np.uint64(v))
@@ -182,13 +174,9 @@ def exact_counts(offsets: np.ndarray, seq: np.ndarray, docs: np.ndarray, ngram: 
                     continue
             if 2 * (used + 1) > keys.shape[0]:
                 keys, counts = _grow(keys, counts)
-            mask = keys.shape[0] - 1
-            want = USED | np.uint64(v)
-            j = np.int64(h & np.uint64(mask))
-            while keys[j] != 0 and keys[j] != want:
-                j = (j + 1) & mask
+            j = slot(keys, USED | np.uint64(v))
             if keys[j] == 0:
-                keys[j] = want
+                keys[j] = USED | np.uint64(v)
                 used += 1
             counts[j] += 1
     values = np.empty(used, np.uint32)
@@ -203,11 +191,10 @@ def exact_counts(offsets: np.ndarray, seq: np.ndarray, docs: np.ndarray, ngram: 
 
 
 def scratch_for(offsets: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Buffers for the counting kernels, sized for the longest document."""
-    longest = int(np.max(np.diff(offsets))) if len(offsets) > 1 else 0
-    size = 1 << max(4, int(2 * max(longest, 1) - 1).bit_length())
-    return (np.zeros(max(longest, 1), np.uint32), np.zeros(size, np.uint64), np.zeros(size, np.uint8),
-            np.zeros(size, np.uint64), np.zeros(1, np.int64))
+    """The counting kernels' buffers (a shingle buffer, two stamped tables, the generation counter): a
+    verification Scratch sized for the longest document."""
+    s = Scratch(longest_document(offsets))
+    return s.sh_a, s.a_table, s.b_table, s.counter
 
 
 def sketch_width(shingles: int, floor: int) -> int:
@@ -223,11 +210,17 @@ def sample_rate(documents: int) -> float:
     return min(1.0, SAMPLE_HITS / df_floor(documents))
 
 
+def sample_cutoff(rate: float) -> int:
+    """A document is in the sample when the low SAMPLE_MASK bits of its exact key's high word are below
+    this: chosen by content, so every engine and every run picks the same ones, whatever the order or
+    partitioning (`in_sample`; the Spark engine applies the same test to its exact0 column)."""
+    return int(rate * (SAMPLE_MASK + 1))
+
+
 def in_sample(exact_high: np.ndarray, rate: float) -> np.ndarray:
-    """Which documents are counted: chosen by their exact key (its high word), so every engine and every
-    run picks the same ones, whatever the order or partitioning."""
+    """Which documents are counted (`sample_cutoff`)."""
     bits = np.asarray(exact_high).astype(np.uint64) & np.uint64(SAMPLE_MASK)
-    return bits < np.uint64(int(rate * (SAMPLE_MASK + 1)))
+    return bits < np.uint64(sample_cutoff(rate))
 
 
 def sample_floor(documents: int) -> int:

@@ -60,7 +60,6 @@ from semel.lsh import (
     band_candidates,
     band_order,
     longest_document,
-    min_agreement,
     new_pair_set,
     verify_pairs,
 )
@@ -400,7 +399,7 @@ def _stage_cluster(cfg: DedupConfig, work: _Work) -> None:
                    if cfg.df_weights else Weights.none())
         bands, _ = cfg.band_rows
         rule = cfg.rule()
-        min_agree = _min_agree(cfg, mini)
+        min_agree = cfg.min_agree(mini.shape[1])
         bar = progress(total=bands, desc="lsh", unit="band", enabled=cfg.progress)
 
         def verify_chunk(args: tuple[np.ndarray, np.ndarray, tuple]) -> np.ndarray:
@@ -453,18 +452,13 @@ def _stage_keep(cfg: DedupConfig, work: _Work) -> pa.Table:
     order = priority_order(meta.column("priority").to_numpy(), ids)
     weights = Weights(np.load(work.path("cluster", "weight_keys.npy")),
                       np.load(work.path("cluster", "weight_values.npy")))
-    kept_idx, sim = assign(labels, order, offsets, seq, exact, cfg.exact, mini, _min_agree(cfg, mini),
+    kept_idx, sim = assign(labels, order, offsets, seq, exact, cfg.exact, mini, cfg.min_agree(mini.shape[1]),
                            cfg.rule(), weights, cfg.workers)
     table = clusters_table(meta.column("id"), ids, kept_idx, sim, exact)
     with atomic_path(os.path.join(cfg.output, CLUSTERS_FILE)) as tmp:
         pq.write_table(table, tmp)
     work.mark_done("keep", {})
     return table
-
-
-def _min_agree(cfg: DedupConfig, mini: np.ndarray) -> int:
-    """Agreeing sketch bins below which a pair is not worth verifying (0: verify every candidate)."""
-    return min_agreement(cfg.threshold, mini.shape[1]) if cfg.containment is None and mini.size else 0
 
 
 def _copy_kept_lines(cfg: DedupConfig, work: _Work, clusters: pa.Table, out_path: str) -> None:

@@ -57,7 +57,7 @@ from semel.io.jsonl import read_jsonl
 from semel.io.outputs import Outputs
 from semel.io.outputs import current as current_run
 from semel.io.parquet import read_parquet
-from semel.lsh import Scratch, longest_document, min_agreement
+from semel.lsh import Scratch, longest_document
 from semel.lsh import verify_pairs as lsh_verify_pairs
 from semel.sketch import sketch_batch
 from semel.stages import StageStats, peak_rss_mb
@@ -66,6 +66,7 @@ from semel.weights import (
     Weights,
     df_floor,
     exact_counts,
+    sample_cutoff,
     sample_floor,
     sample_rate,
     scratch_for,
@@ -281,7 +282,7 @@ def verify_pairs(cfg: DedupConfig, a_seq: pa.Array, b_seq: pa.Array, a_mini: pa.
     right = left + 1
     if cfg.containment is None:
         mini = _minis(a_mini, b_mini)
-        min_agree = min_agreement(cfg.threshold, mini.shape[1])
+        min_agree = cfg.min_agree(mini.shape[1])
         if min_agree > 0:  # estimate_at_least on every pair at once: agreeing bins >= min_agree
             passed = (mini[0::2] == mini[1::2]).sum(axis=1) >= min_agree
             left, right = left[passed], right[passed]
@@ -627,7 +628,7 @@ def _collection_weights(spark: Any, cfg: DedupConfig, reps: Any, path: str) -> i
     n = reps.count()
     rate, floor = sample_rate(n), sample_floor(n)
     # the embedded engine's sample (semel.weights.in_sample): the low bits of the exact key's high word
-    reps = reps.where((F.col("exact0").bitwiseAND(SAMPLE_MASK)) < int(rate * (SAMPLE_MASK + 1)))
+    reps = reps.where((F.col("exact0").bitwiseAND(SAMPLE_MASK)) < sample_cutoff(rate))
 
     def count_task(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for b in batches:
@@ -751,7 +752,7 @@ def assign_task(cfg: DedupConfig, weights: Weights) -> Callable[[Iterator[pa.Rec
         mini = _ragged(table.column("mini"))[1].view(MINI_DTYPE).reshape(table.num_rows, -1)
         exact = np.stack([table.column("exact0").to_numpy(), table.column("exact1").to_numpy()], axis=1)
         members = np.arange(table.num_rows, dtype=np.int64)
-        min_agree = min_agreement(cfg.threshold, mini.shape[1]) if cfg.containment is None else 0
+        min_agree = cfg.min_agree(mini.shape[1])
         kept = np.empty(table.num_rows, dtype=np.int64)
         sim = np.empty(table.num_rows, dtype=np.float64)
         assign_components(comp_offsets, members, off, val, np.ascontiguousarray(exact).view(np.uint64),
