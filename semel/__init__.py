@@ -32,26 +32,25 @@ from semel.api import (  # noqa: E402
     RepairResult,
     RepairSummary,
     dedup,
+    lines,
     repair,
     repair_document,
     repair_file,
+    substrings,
 )
 
 _LAZY = {  # name -> (module, attribute): loaded on first use
     "DedupConfig": ("semel.config", "DedupConfig"),
     "DedupResult": ("semel.result", "DedupResult"),
-    "lines": ("semel.jobs.lines", "lines_file"),
-    "substrings": ("semel.jobs.substrings", "substrings_file"),
+    "ColumnResult": ("semel.result", "ColumnResult"),
 }
 
-__all__ = ["__version__", "DedupConfig", "DedupResult", "RepairResult", "RepairSummary", "dedup", "errors",
-           "lines", "repair", "repair_document", "repair_file", "substrings"]
+__all__ = ["__version__", "ColumnResult", "DedupConfig", "DedupResult", "RepairResult", "RepairSummary",
+           "dedup", "errors", "lines", "repair", "repair_document", "repair_file", "substrings"]
 
 if TYPE_CHECKING:
     from semel.config import DedupConfig
-    from semel.jobs.lines import lines_file as lines
-    from semel.jobs.substrings import substrings_file as substrings
-    from semel.result import DedupResult
+    from semel.result import ColumnResult, DedupResult
 
 
 def __getattr__(name: str) -> Any:
