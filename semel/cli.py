@@ -21,7 +21,8 @@ from typing import Any, NoReturn
 from semel import __version__
 from semel.errors import SemelError, SemelWarning, escape
 
-COMMANDS = ("repair", "dedup", "params", "lines", "substrings", "explain", "report")
+COMMANDS = ("repair", "dedup", "params", "lines", "substrings", "explain", "report", "index", "check",
+            "serve")
 
 
 class _Parser(argparse.ArgumentParser):

@@ -1,0 +1,221 @@
+"""The on-disk layout of a saved index, and writing one segment of it.
+
+    INDEX/manifest.json     format version, the settings documents were compared under, the segments
+                            in order, the documents they hold, and how far the write-ahead log was folded in
+    INDEX/weights/          the collection's shingle weights (semel.weights), frozen when the index was built
+    INDEX/wal.log           documents added by `semel serve` since the last fold (semel.index.wal)
+    INDEX/seg-NNNNN/        one batch of kept documents, in keep-priority order (position = rank):
+        docs.arrow          id (string) and priority (float64), Arrow IPC, memory-mapped
+        exact.npy           uint64[n, 2]   exact keys
+        mini.npy            uint16[n, 128] sketch bins (the estimate filter)
+        seq_offsets.npy     int64[n + 1]   token offsets
+        seq.npy             uint32[...]    tokens in text order (verification recomputes shingles)
+        band_keys.npy       uint32[bands, n] each band's keys (folded to 32 bits), sorted
+        band_docs.npy       uint32[bands, n] the document of each key
+        band_fence.npy      uint32[bands, ceil(n / FENCE)] every FENCE-th sorted key
+        exact_keys.npy      uint64[n]      exact keys' high words, sorted; exact_docs.npy their documents
+
+Everything is read through memory maps: a lookup binary-searches the small fence (in RAM) and then
+reads one page of each band's keys, so resident memory follows the pages queries touch, not the index
+size. Bytes per document: 16 (exact) + 256 (mini) + 8 x bands (band keys and docs; 680 at the default
+85 bands) + 12 (exact lookup) + 8 (offset) + 4 x tokens + the id: about 1 KB + 4 bytes a word.
+Folding band keys to 32 bits only adds candidates (each one is checked against the sketch bins and
+verified exactly), never loses one.
+
+A segment is written to a temporary folder and renamed; the manifest is replaced atomically after it,
+so a reader sees the old index or the new one, never a half-written segment.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+
+from semel.config import DedupConfig
+from semel.errors import SemelError, escape
+from semel.io.atomic import atomic_path, remove_path
+
+FORMAT = "semel-index"
+VERSION = 1
+MANIFEST = "manifest.json"
+FENCE = 1024
+WEIGHTS = "weights"
+
+
+def similarity_settings(cfg: DedupConfig) -> dict:
+    """The settings that decide whether two documents are copies: an index answers only runs (and
+    lookups) made with the same ones."""
+    bands, rows = cfg.band_rows
+    return {"threshold": cfg.threshold, "ngram": cfg.ngram, "shingle": cfg.shingle,
+            "exact_level": cfg.exact_level, "num_perm": cfg.num_perm, "bands": bands, "rows": rows,
+            "containment": cfg.containment, "min_containment_shingles": cfg.min_containment_shingles,
+            "max_gap": cfg.max_gap, "max_trailing": cfg.max_trailing, "template_min": cfg.template_min,
+            "short": cfg.short, "df_weights": cfg.df_weights, "keep": cfg.keep, "exact": cfg.exact,
+            "near": cfg.near}
+
+
+def config_from(settings: dict) -> DedupConfig:
+    """A DedupConfig carrying an index's settings (for sketching and verifying lookups)."""
+    s = dict(settings)
+    bands, rows = s.pop("bands"), s.pop("rows")
+    return DedupConfig(inputs=["-"], output="-", bands=bands, rows=rows, **s)
+
+
+def settings_change(index_settings: dict, cfg: DedupConfig) -> str | None:
+    """Which setting of `cfg` differs from the index's, in words (None when they agree)."""
+    mine = similarity_settings(cfg)
+    for key, value in index_settings.items():
+        if mine.get(key) != value:
+            return f"{key} is {mine.get(key)!r} here but {value!r} in the index"
+    return None
+
+
+def fold32(keys: np.ndarray) -> np.ndarray:
+    """64-bit band keys folded to 32 bits (high xor low word)."""
+    keys = np.asarray(keys, np.uint64)
+    return ((keys >> np.uint64(32)) ^ (keys & np.uint64(0xFFFFFFFF))).astype(np.uint32)
+
+
+@dataclass
+class Manifest:
+    settings: dict
+    segments: list[dict]          # {"name", "documents", "longest"}
+    next_row: int = 0             # the input row the next added document counts as (keep=first)
+    wal_through: int = 0          # write-ahead log records up to this number are in segments
+    weights_documents: int = 0
+    weights_frequent: int = 0
+
+    @property
+    def documents(self) -> int:
+        return sum(int(s["documents"]) for s in self.segments)
+
+    def to_dict(self) -> dict:
+        return {"format": FORMAT, "version": VERSION, "settings": self.settings, "segments": self.segments,
+                "next_row": self.next_row, "wal_through": self.wal_through,
+                "weights": {"documents": self.weights_documents, "frequent": self.weights_frequent},
+                "documents": self.documents}
+
+
+def read_manifest(root: str) -> Manifest:
+    path = os.path.join(root, MANIFEST)
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except FileNotFoundError:
+        raise SemelError(f"{escape(root)} is not a semel index (no {MANIFEST}; build one with "
+                         "`semel index build OUT` or `semel dedup ... --index`)") from None
+    except ValueError:
+        raise SemelError(f"{escape(path)} is not valid JSON") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise SemelError(f"{escape(root)} is not a semel index")
+    if data.get("version") != VERSION:
+        raise SemelError(f"{escape(root)} is a version {data.get('version')} index; this semel reads "
+                         f"version {VERSION}")
+    w = data.get("weights") or {}
+    return Manifest(settings=data["settings"], segments=list(data["segments"]),
+                    next_row=int(data.get("next_row", 0)), wal_through=int(data.get("wal_through", 0)),
+                    weights_documents=int(w.get("documents", 0)), weights_frequent=int(w.get("frequent", 0)))
+
+
+def write_manifest(root: str, manifest: Manifest) -> None:
+    with atomic_path(os.path.join(root, MANIFEST)) as tmp:
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(manifest.to_dict(), f, indent=2, sort_keys=True)
+            f.flush()
+            os.fsync(f.fileno())
+    _fsync_dir(root)
+
+
+def _fsync_dir(path: str) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def next_segment_name(manifest: Manifest) -> str:
+    used = [int(s["name"].split("-")[1]) for s in manifest.segments]
+    return f"seg-{(max(used) + 1) if used else 0:05d}"
+
+
+class SegmentData:
+    """One segment's arrays (module docstring), in memory: built from documents, merged, or saved."""
+
+    FILES = ("exact", "mini", "seq_offsets", "seq", "band_keys", "band_docs", "band_fence", "exact_keys",
+             "exact_docs")
+
+    def __init__(self, ids: pa.Array, priority: np.ndarray, arrays: dict[str, np.ndarray]) -> None:
+        self.ids = ids
+        self.priority = priority
+        for name in self.FILES:
+            setattr(self, name, arrays[name])
+        self.documents = len(priority)
+        lengths = np.diff(self.seq_offsets)
+        self.longest = int(lengths.max()) if self.documents else 0
+
+    def id_of(self, position: int) -> str:
+        return self.ids[position].as_py()
+
+    @classmethod
+    def from_docs(cls, ids: pa.Array, priority: np.ndarray, exact: np.ndarray, mini: np.ndarray,
+                  seq_offsets: np.ndarray, seq: np.ndarray, bands: np.ndarray) -> SegmentData:
+        """n documents given in keep-priority order; `bands`: band keys, uint64[bands, n] (or already
+        folded, uint32). O(n log n)."""
+        n = len(priority)
+        keys = fold32(bands) if bands.dtype != np.uint32 else np.asarray(bands)
+        order = np.argsort(keys, axis=1, kind="stable").astype(np.uint32)
+        sorted_keys = np.take_along_axis(keys, order.astype(np.int64), axis=1)
+        high = np.asarray(exact, np.uint64).reshape(n, 2)[:, 0]
+        by_exact = np.argsort(high, kind="stable")
+        offsets = np.asarray(seq_offsets, np.int64)
+        arrays = {"exact": np.ascontiguousarray(np.asarray(exact, np.uint64).reshape(n, 2)),
+                  "mini": np.ascontiguousarray(mini),
+                  "seq_offsets": offsets - offsets[0] if len(offsets) else np.zeros(1, np.int64),
+                  "seq": np.ascontiguousarray(seq, np.uint32),
+                  "band_keys": np.ascontiguousarray(sorted_keys), "band_docs": np.ascontiguousarray(order),
+                  "band_fence": np.ascontiguousarray(sorted_keys[:, ::FENCE]),
+                  "exact_keys": np.ascontiguousarray(high[by_exact]),
+                  "exact_docs": by_exact.astype(np.uint32)}
+        return cls(pa.array(ids, pa.string()), np.asarray(priority, np.float64), arrays)
+
+    def folded_bands(self) -> np.ndarray:
+        """uint32[bands, n]: each document's folded band keys, in document order."""
+        out = np.empty_like(self.band_keys)
+        np.put_along_axis(out, self.band_docs.astype(np.int64), self.band_keys, axis=1)
+        return out
+
+    @classmethod
+    def merge(cls, first: SegmentData, then: SegmentData) -> SegmentData:
+        """One segment holding `first`'s documents, then `then`'s."""
+        seq_offsets = np.concatenate([first.seq_offsets[:-1], then.seq_offsets + first.seq_offsets[-1]])
+        return cls.from_docs(pa.concat_arrays([first.ids, then.ids]),
+                             np.concatenate([first.priority, then.priority]),
+                             np.concatenate([first.exact, then.exact]),
+                             np.concatenate([first.mini, then.mini]),
+                             seq_offsets, np.concatenate([first.seq, then.seq]),
+                             np.concatenate([first.folded_bands(), then.folded_bands()], axis=1))
+
+    def save(self, root: str, name: str) -> dict:
+        """Write as segment `name` of the index at `root` (temporary folder, fsync, rename); return its
+        manifest entry."""
+        final = os.path.join(root, name)
+        tmp = final + ".tmp"
+        remove_path(tmp)
+        os.makedirs(tmp)
+        table = pa.table({"id": self.ids, "priority": pa.array(self.priority, pa.float64())})
+        with pa.OSFile(os.path.join(tmp, "docs.arrow"), "wb") as sink, \
+                pa.ipc.new_file(sink, table.schema) as writer:
+            writer.write_table(table)
+        for file in self.FILES:
+            np.save(os.path.join(tmp, file + ".npy"), getattr(self, file), allow_pickle=False)
+        for entry in os.listdir(tmp):
+            with open(os.path.join(tmp, entry), "rb") as f:
+                os.fsync(f.fileno())
+        _fsync_dir(tmp)
+        os.rename(tmp, final)
+        _fsync_dir(root)
+        return {"name": name, "documents": self.documents, "longest": self.longest}
