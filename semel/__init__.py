@@ -43,12 +43,15 @@ _LAZY = {  # name -> (module, attribute): loaded on first use
     "DedupConfig": ("semel.config", "DedupConfig"),
     "DedupResult": ("semel.result", "DedupResult"),
     "ColumnResult": ("semel.result", "ColumnResult"),
+    "Client": ("semel.client", "Client"),
 }
 
-__all__ = ["__version__", "ColumnResult", "DedupConfig", "DedupResult", "RepairResult", "RepairSummary",
-           "dedup", "errors", "lines", "repair", "repair_document", "repair_file", "substrings"]
+__all__ = ["__version__", "Client", "ColumnResult", "DedupConfig", "DedupResult", "RepairResult",
+           "RepairSummary", "dedup", "errors", "lines", "repair", "repair_document", "repair_file",
+           "substrings"]
 
 if TYPE_CHECKING:
+    from semel.client import Client
     from semel.config import DedupConfig
     from semel.result import ColumnResult, DedupResult
 

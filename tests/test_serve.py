@@ -120,7 +120,7 @@ def test_non_loopback_needs_a_token(index_copy: str) -> None:
 def test_token_is_required_when_set(index_copy: str) -> None:
     srv = make_server(index_copy, port=0, token="s3cret")
     threading.Thread(target=srv.serve_forever, daemon=True).start()
-    url = "http://%s:%d" % srv.server_address[:2]
+    url = "http://{}:{}".format(*srv.server_address[:2])
     try:
         with pytest.raises(SemelError, match="token"):
             Client(url).health()
