@@ -74,6 +74,9 @@ class DedupConfig:
     write_kept: bool = True
     max_bucket: int = 64
     bucket_window: int = 8
+    index: bool = False
+    against: str | None = None
+    update_index: bool = False
     progress: bool | None = None
     extra: dict = field(default_factory=dict)
 
@@ -115,6 +118,10 @@ class DedupConfig:
             raise SemelError(f"--keep must be first, longest or field:NAME, got {self.keep!r}")
         if self.on_error not in ("fail", "skip"):
             raise SemelError(f"--on-error must be fail or skip, got {self.on_error!r}")
+        if self.update_index and not self.against:
+            raise SemelError("--update-index needs --against INDEX (the index to add the kept documents to)")
+        if self.index and self.against:
+            raise SemelError("--index builds a new index; with --against, --update-index adds to that one")
         if self.workers <= 0:
             self.workers = os.cpu_count() or 1
 
@@ -152,6 +159,8 @@ class DedupConfig:
                 "template_min", "short", "df_weights", "keep",
                 "exact", "near", "repair", "on_error", "max_bucket", "bucket_window")
         data = {k: asdict(self)[k] for k in keys}
+        if self.against:
+            data["against"] = os.path.abspath(self.against)
         data["band_rows"] = self.band_rows
         data["inputs"] = [os.path.abspath(p) if p != "-" else p for p in self.inputs]
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
