@@ -21,6 +21,19 @@ from typing import Any, NoReturn
 from semel import __version__
 from semel.errors import SemelError, SemelWarning, escape
 
+EXIT_CODES = """\
+output:
+  progress bars with rate and ETA go to stderr when it is a terminal (or a Jupyter notebook); the summary
+  goes to stderr at the end; warnings and errors are one `semel: warning:` / `semel: error:` line each.
+  -q/--quiet drops bars and summary, --json prints the summary as one JSON object on stdout.
+
+exit status:
+  0    success (records skipped with --on-error skip are counted and listed, not failures)
+  1    error: bad input, an unreadable or unwritable file, a full disk, out of memory; nothing written
+  2    misused command line (unknown flag, value out of range)
+  130  interrupted (Ctrl-C); nothing written, dedup keeps its finished stages for --resume
+"""
+
 COMMANDS = ("repair", "dedup", "params", "lines", "substrings", "explain", "report", "index", "check",
             "serve")
 
@@ -39,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="semel",
         description="Find and remove duplicated text at every scale: repeated paragraphs inside a document, "
         "exact and near-duplicate documents across a collection, and repeated spans across documents.",
+        epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"semel {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -102,6 +116,9 @@ def main(argv: list[str] | None = None) -> int:
         if not getattr(args, "func", None):
             parser.print_help()
             return 2
+        from semel.commands.common import check_output_flags
+
+        check_output_flags(args)
         with warnings.catch_warnings():
             warnings.simplefilter("always", SemelWarning)
             warnings.showwarning = _show_warning

@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Callable
+from typing import Any
 
-from semel.errors import escape
+from semel.errors import SemelError, escape
 
 
 def int_at_least(low: int) -> Callable[[str], int]:
@@ -43,7 +45,32 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch-size", type=positive_int, default=8192,
                    help="documents per batch (default: 8192)")
     p.add_argument("--no-progress", dest="progress", action="store_const", const=False, default=None,
-                   help="no progress bar")
+                   help="no progress bars (they show on stderr when it is a terminal or a notebook)")
+    p.add_argument("-q", "--quiet", action="store_true",
+                   help="no progress bars and no summary; warnings and errors still show")
+    p.add_argument("--json", dest="json_summary", action="store_true",
+                   help="print the run's summary as one JSON object on stdout (for scripts) instead of the "
+                   "text summary on stderr")
+
+
+def check_output_flags(args: argparse.Namespace) -> None:
+    """--quiet turns the bars off; --json needs stdout free of documents."""
+    if getattr(args, "quiet", False):
+        args.progress = False
+    if getattr(args, "json_summary", False) and getattr(args, "output", "") in (None, "-"):
+        raise SemelError("--json prints the summary on stdout, where the documents go without -o; "
+                         "give -o OUTPUT")
+
+
+def report(args: argparse.Namespace, summary: Any) -> None:
+    """The end-of-run summary: text on stderr, one JSON object on stdout with --json, none with --quiet."""
+    if getattr(args, "json_summary", False):
+        data = {"job": args.command, **summary.to_dict()}
+        sys.stdout.write(json.dumps(data, sort_keys=True, default=str) + "\n")
+        sys.stdout.flush()
+    elif not getattr(args, "quiet", False):
+        text = summary.format() if hasattr(summary, "format") else summary.summary()
+        print(text, file=sys.stderr)
 
 
 def read_stdin_as(args: argparse.Namespace) -> None:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 from semel.commands.common import (
     add_field_arguments,
@@ -10,6 +9,7 @@ from semel.commands.common import (
     int_at_least,
     positive_int,
     read_stdin_as,
+    report,
 )
 from semel.errors import SemelError
 
@@ -99,7 +99,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--master", help="Spark master URL (with --engine spark; default local[*])")
     p.add_argument("--conf", action="append", default=[], metavar="KEY=VALUE", help="Spark setting")
     add_run_arguments(p)
-    p.add_argument("-q", "--quiet", action="store_true", help="no summary")
     p.set_defaults(func=run)
 
 
@@ -123,6 +122,5 @@ def run(args: argparse.Namespace) -> int:
         workers=args.workers, batch_size=args.batch_size, on_error=args.on_error, work_dir=args.work_dir,
         resume=args.resume, keep_work=args.keep_work, write_kept=args.write_kept, progress=args.progress)
     result = dedup(cfg, engine=args.engine, master=args.master, conf=args.conf)
-    if not args.quiet:
-        print(result.summary(), file=sys.stderr)
+    report(args, result)
     return 0

@@ -13,6 +13,7 @@ from semel.commands.common import (
     list_skipped,
     positive_int,
     read_stdin_as,
+    report,
 )
 from semel.errors import SemelError
 from semel.jobs.lines import DEFAULT_MIN_CHARS, DEFAULT_MIN_DOCS, DEFAULT_MODE, MODES, ExplainFn, lines_file
@@ -123,5 +124,5 @@ def run(args: argparse.Namespace) -> int:
         raise SemelError(str(exc)) from None
     if output == "-":
         list_skipped(outputs.skipped())
-    print(summary.format(), file=sys.stderr)
+    report(args, summary)
     return 0

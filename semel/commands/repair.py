@@ -10,6 +10,7 @@ from semel.commands.common import (
     int_at_least,
     list_skipped,
     read_stdin_as,
+    report,
 )
 from semel.errors import InputError, SemelError
 from semel.jobs.repair import explain_printer, repair_file, repair_one
@@ -142,5 +143,5 @@ def run(args: argparse.Namespace) -> int:
         raise SemelError(str(exc)) from None
     if output == "-":
         list_skipped(outputs.skipped())
-    print(summary.format(), file=sys.stderr)
+    report(args, summary)
     return 0

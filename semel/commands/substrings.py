@@ -9,6 +9,7 @@ from semel.commands.common import (
     add_run_arguments,
     list_skipped,
     read_stdin_as,
+    report,
 )
 from semel.commands.lines import span_printer
 from semel.errors import SemelError
@@ -94,5 +95,5 @@ def run(args: argparse.Namespace) -> int:
         raise SemelError(str(exc)) from None
     if output == "-":
         list_skipped(outputs.skipped())
-    print(summary.format(), file=sys.stderr)
+    report(args, summary)
     return 0

@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import orjson
@@ -461,7 +462,7 @@ def _stage_keep(cfg: DedupConfig, work: _Work) -> pa.Table:
     return table
 
 
-def _copy_kept_lines(cfg: DedupConfig, work: _Work, clusters: pa.Table, out_path: str) -> None:
+def _copy_kept_lines(cfg: DedupConfig, work: _Work, clusters: pa.Table, out_path: str, bar: Any) -> None:
     """Kept JSONL records copied line for line from the inputs, without parsing JSON again: the sketch
     stage recorded each document's file and line."""
     parts = _part_dirs(work)
@@ -488,12 +489,14 @@ def _copy_kept_lines(cfg: DedupConfig, work: _Work, clusters: pa.Table, out_path
                         k += 1
                         if len(chunk) >= 8192:
                             writer.write(_raw_batch(chunk))
+                            bar.update(len(chunk))
                             _fault_point("write:batch")
                             chunk = []
                         if k == len(wanted):
                             break
             if chunk:
                 writer.write(_raw_batch(chunk))
+                bar.update(len(chunk))
                 _fault_point("write:batch")
 
 
@@ -509,10 +512,18 @@ def _stage_write(cfg: DedupConfig, work: _Work, clusters: pa.Table) -> str | Non
     if out_path is None:
         return None
     formats = [detect_format(p) for p in cfg.inputs]
-    if not cfg.repair and all(f == "jsonl" for f in formats):
-        _copy_kept_lines(cfg, work, clusters, out_path)
-        work.mark_done("write", {"path": out_path})
-        return out_path
+    kept_count = int(pc.sum(clusters.column("kept")).as_py() or 0)
+    with progress(total=kept_count, desc="write", unit="doc", enabled=cfg.progress) as bar:
+        if not cfg.repair and all(f == "jsonl" for f in formats):
+            _copy_kept_lines(cfg, work, clusters, out_path, bar)
+        else:
+            _write_kept(cfg, clusters, out_path, formats, bar)
+    work.mark_done("write", {"path": out_path})
+    return out_path
+
+
+def _write_kept(cfg: DedupConfig, clusters: pa.Table, out_path: str, formats: list[str], bar: Any) -> None:
+    """The kept documents read again and written in the input's format (repaired with --repair)."""
     kept_rows = np.flatnonzero(clusters.column("kept").to_numpy(zero_copy_only=False))
     spec = InputSpec(paths=list(cfg.inputs), id_field=cfg.id_field, text_field=cfg.text_field,
                      on_error="skip" if cfg.on_error == "skip" else "fail", batch_size=cfg.batch_size)
@@ -533,9 +544,8 @@ def _stage_write(cfg: DedupConfig, work: _Work, clusters: pa.Table) -> str | Non
                 selected = selected.append_column(CHANGED, pa.array(np.zeros(selected.num_rows, bool)))
             if selected.num_rows:
                 writer.write(selected)
+                bar.update(selected.num_rows)
                 _fault_point("write:batch")
-    work.mark_done("write", {"path": out_path})
-    return out_path
 
 
 def kept_output_path(cfg: DedupConfig) -> str | None:

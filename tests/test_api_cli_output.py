@@ -1,0 +1,54 @@
+"""What the command line prints for people and for scripts: --json, --quiet, progress bars, exit codes."""
+from __future__ import annotations
+
+import io
+import json
+import sys
+
+import pytest
+
+from semel.cli import main
+from semel.progress import progress
+
+NEWS = "examples/news.jsonl"
+
+
+def test_json_summary_on_stdout_and_quiet_prints_nothing(tmp_path, capsys) -> None:
+    assert main(["dedup", NEWS, "-o", str(tmp_path / "out"), "--json", "--workers", "1"]) == 0
+    out, err = capsys.readouterr()
+    data = json.loads(out)  # one JSON object, nothing else on stdout
+    assert data["job"] == "dedup" and data["documents"] == 12 and data["kept"] < 12
+    assert [st["name"] for st in data["stages"]] == ["sketch", "cluster", "keep", "write"]
+    assert "semel dedup:" not in err
+    assert main(["repair", NEWS, "-o", str(tmp_path / "r.jsonl"), "-q"]) == 0
+    assert capsys.readouterr() == ("", "")
+    assert main(["lines", NEWS, "-o", str(tmp_path / "l.jsonl"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["documents"] == 12
+
+
+def test_json_refused_where_documents_go_to_stdout(capsys) -> None:
+    assert main(["repair", "examples/seed.txt", "--json"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("semel: error: --json") and err.count("\n") == 1
+
+
+def test_help_documents_exit_codes(capsys) -> None:
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    for code in ("0 ", "1 ", "2 ", "130 "):
+        assert f"\n  {code}" in out
+
+
+def test_progress_bar_shows_rate_and_eta(monkeypatch) -> None:
+    stream = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", stream)
+    with progress(total=4, desc="sketch", unit="doc", enabled=True, mininterval=0) as bar:
+        for _ in range(4):
+            bar.update(1)
+    text = stream.getvalue()
+    assert "sketch" in text and "doc/s" in text and "<" in text  # elapsed<remaining
+    stream.truncate(0)
+    with progress(total=4, desc="quiet") as bar:  # not a terminal: silent
+        bar.update(4)
+    assert stream.getvalue() == ""
