@@ -26,9 +26,7 @@ from semel.weights import Weights
 @nb.njit(nogil=True, cache=True)
 def assign_components(comp_offsets: np.ndarray, members: np.ndarray, offsets: np.ndarray, seq: np.ndarray,
                       exact: np.ndarray, use_exact: bool, mini: np.ndarray, min_agree: int, rule: np.ndarray,
-                      weights: tuple, a_table: np.ndarray, a_flag: np.ndarray,
-                      b_table: np.ndarray, shared_b: np.ndarray, counter: np.ndarray, sh_a: np.ndarray,
-                      sh_b: np.ndarray, kept_out: np.ndarray, sim_out: np.ndarray) -> None:
+                      weights: tuple, scratch: tuple, kept_out: np.ndarray, sim_out: np.ndarray) -> None:
     """For each component `members[comp_offsets[c]:comp_offsets[c+1]]` (document indices in keep-priority
     order): kept_out[p] = the document members[p] is removed for (itself when kept), sim_out[p] = their
     verified similarity (1.0 when kept or an exact copy). With `use_exact`, equal exact keys are copies
@@ -51,8 +49,7 @@ def assign_components(comp_offsets: np.ndarray, members: np.ndarray, offsets: np
                     break
                 if min_agree > 0 and not estimate_at_least(mini, d, k, min_agree):
                     continue
-                ok, jaccard = verify(offsets, seq, k, d, rule, weights, a_table, a_flag, b_table,
-                                     shared_b, counter, sh_a, sh_b)
+                ok, jaccard = verify(offsets, seq, k, d, rule, weights, scratch)
                 if ok:
                     found = k
                     sim = jaccard
@@ -117,7 +114,7 @@ def assign(labels: np.ndarray, order: np.ndarray, offsets: np.ndarray, seq: np.n
         ko = np.empty(b - a, dtype=np.int64)
         so = np.empty(b - a, dtype=np.float64)
         assign_components(sub - a, members[a:b], offsets, seq, exact, use_exact, mini, min_agree, rule,
-                          w.arrays(), *Scratch(longest).arrays(), ko, so)
+                          w.arrays(), Scratch(longest).arrays(), ko, so)
         k_out[a:b] = ko
         s_out[a:b] = so
 

@@ -41,6 +41,12 @@ class Scratch:
         self.a_flag = np.zeros(size, dtype=np.uint8)
         self.b_table = np.zeros(size, dtype=np.uint64)
         self.shared_b = np.zeros(max(longest, 1), dtype=np.bool_)
+        self.shared_a = np.zeros(max(longest, 1), dtype=np.bool_)
+        self.c_table = np.zeros(size, dtype=np.uint64)  # the template test's own table and generations
+        self.c_count = np.zeros(size, dtype=np.uint8)
+        self.t_table = np.zeros(size, dtype=np.uint64)
+        self.t_pos = np.zeros(size, dtype=np.int64)
+        self.c_counter = np.zeros(1, dtype=np.int64)
         self.counter = np.zeros(1, dtype=np.int64)
         self.sh_a = np.zeros(max(longest, 1), dtype=np.uint32)
         self.sh_b = np.zeros(max(longest, 1), dtype=np.uint32)
@@ -50,8 +56,9 @@ class Scratch:
         return self.a_table, self.a_flag, self.b_table, self.shared_b, self.counter
 
     def arrays(self) -> tuple[np.ndarray, ...]:
-        """The buffers in the order the kernels take them."""
-        return (*self.tables(), self.sh_a, self.sh_b)
+        """The buffers as one tuple: the `scratch` argument of the kernels (`verify` unpacks it)."""
+        return (*self.tables(), self.sh_a, self.sh_b, self.shared_a, self.c_table, self.c_count,
+                self.t_table, self.t_pos, self.c_counter)
 
 
 def longest_document(offsets: np.ndarray) -> int:
@@ -266,15 +273,102 @@ def _recurring_exclusive(tx: np.ndarray, ty: np.ndarray, x_table: np.ndarray, x_
     return recurring
 
 
+MAX_CORE = 4  # tokens: a substituted name, command or value; longer differences are added or cut text
+
+
+_CORE = np.uint8(128)  # count flag: the entry counts a difference, not a substitution pair
+
+
+@nb.njit(inline="always", cache=True)
+def _count_in(table: np.ndarray, count: np.ndarray, mask: int, tag: np.uint64, h: np.uint64,
+              flag: np.uint8) -> None:
+    i, new = _insert(table, mask, tag, np.uint32(mix64(h) >> np.uint64(32)))
+    if new:
+        count[i] = flag | np.uint8(1)
+    elif count[i] & np.uint8(127) < 127:
+        count[i] += 1
+
+
 @nb.njit(nogil=True, cache=True)
-def template_like(ta: np.ndarray, tb: np.ndarray, min_count: int, a_table: np.ndarray, a_flag: np.ndarray,
-                  b_table: np.ndarray, counter: np.ndarray) -> bool:
+def recurring_substitutions(ta: np.ndarray, sa: np.ndarray, shared_a: np.ndarray, tb: np.ndarray,
+                            sb: np.ndarray, n: int, table: np.ndarray, count: np.ndarray,
+                            pos_table: np.ndarray, pos: np.ndarray, counter: np.ndarray) -> tuple[int, int]:
+    """(occurrences of a's differences from b that recur within a, occurrences of substitutions from a
+    to b that recur), as when a name, command or value is substituted throughout a template.
+
+    A difference is a run of shingles b lacks, reduced to its core: the tokens no shared shingle covers
+    (one substituted word leaves n unshared shingles and a core of one token; a deletion, none). An
+    edited copy's differences are scattered different words; added or dropped passages exceed MAX_CORE
+    tokens. A substitution is a difference aligned with b through the shared shingles on either side
+    (their first position in b) and the tokens between them in b: the same pair again and again is a
+    template, while an insertion (a release track or an outlet's name added to a copy) or a redaction
+    mark replacing many different words is not."""
+    tag = _next_tag(table, pos_table, counter)
+    pmask = _mask_for(sb.shape[0], pos_table)
+    for p in range(sb.shape[0]):
+        i, new = _insert(pos_table, pmask, tag, sb[p])
+        if new:
+            pos[i] = p
+    m = sa.shape[0]
+    mask = _mask_for(2 * m, table)
+    p = 0
+    while p < m:
+        if shared_a[p]:
+            p += 1
+            continue
+        s = p
+        while p < m and not shared_a[p]:
+            p += 1
+        start = s + n - 1 if s > 0 else 0
+        end = p if p < m else ta.shape[0]
+        if not 1 <= end - start <= MAX_CORE:
+            continue
+        h = np.uint64(end - start)
+        for t in range(start, end):
+            h = h * _ROLL + np.uint64(ta[t])
+        _count_in(table, count, mask, tag, h, _CORE)
+        if s == 0 or p == m:
+            continue  # at an edge: added or cut text
+        lo = _find(pos_table, pmask, tag, sa[s - 1])
+        hi = _find(pos_table, pmask, tag, sa[p])
+        if lo < 0 or hi < 0:
+            continue
+        b_start, b_end = pos[lo] + n, pos[hi]  # b's tokens between the two shared shingles
+        if not 1 <= b_end - b_start <= MAX_CORE:
+            continue
+        h = h * _ROLL + np.uint64(b_end - b_start)
+        for t in range(b_start, b_end):
+            h = h * _ROLL + np.uint64(tb[t])
+        _count_in(table, count, mask, tag, h, np.uint8(0))
+    differences = 0
+    substitutions = 0
+    for i in range(mask + 1):
+        c = int(count[i] & np.uint8(127))
+        if (table[i] & np.uint64(0xFFFFFFFF00000000)) == tag and c >= 2:
+            if count[i] & _CORE:
+                differences += c
+            else:
+                substitutions += c
+    return differences, substitutions
+
+
+@nb.njit(nogil=True, cache=True)
+def template_like(ta: np.ndarray, tb: np.ndarray, sa: np.ndarray, sb: np.ndarray, shared_a: np.ndarray,
+                  shared_b: np.ndarray, n: int, min_count: int, a_table: np.ndarray, a_flag: np.ndarray,
+                  b_table: np.ndarray, counter: np.ndarray, c_table: np.ndarray, c_count: np.ndarray,
+                  t_table: np.ndarray, t_pos: np.ndarray, c_counter: np.ndarray) -> bool:
     """Do a and b differ the way two instances of one template do, rather than a copy and its source?
 
-    On each side, the words the other side lacks are counted where they recur within the side (the same
-    substituted name, command or value again and again). Both sides must show at least `min_count` such
-    occurrences: a truncated copy's source has a real tail whose words recur, but the copy's side then
-    has only scattered edits, which occur once."""
+    At least `min_count` occurrences of one substitution recurring (`recurring_substitutions`, aligned
+    from either side: a shingle that occurs twice can misplace the alignment from one side), or of
+    recurring differences on both sides, or on both sides of the words the other side lacks
+    (`_recurring_exclusive`)."""
+    da, xa = recurring_substitutions(ta, sa, shared_a, tb, sb, n, c_table, c_count, t_table, t_pos, c_counter)
+    if xa >= min_count:
+        return True
+    db, xb = recurring_substitutions(tb, sb, shared_b, ta, sa, n, c_table, c_count, t_table, t_pos, c_counter)
+    if xb >= min_count or (da >= min_count and db >= min_count):
+        return True
     if _recurring_exclusive(ta, tb, a_table, a_flag, b_table, counter) < min_count:
         return False
     return _recurring_exclusive(tb, ta, a_table, a_flag, b_table, counter) >= min_count
@@ -310,15 +404,15 @@ def threshold_for(rule: np.ndarray, shortest: int) -> float:
 
 @nb.njit(nogil=True, cache=True)
 def verify(offsets: np.ndarray, seq: np.ndarray, a: int, b: int, rule: np.ndarray, weights: tuple,
-           a_table: np.ndarray, a_flag: np.ndarray, b_table: np.ndarray,
-           shared_b: np.ndarray, counter: np.ndarray, sh_a: np.ndarray, sh_b: np.ndarray
-           ) -> tuple[bool, float]:
+           scratch: tuple) -> tuple[bool, float]:
     """(is a duplicate pair, similarity) under `rule` (DedupConfig.rule), the similarity being the
     Jaccard of the shingle sets with each shingle weighted by `weights` (semel.weights.Weights.arrays();
     plain Jaccard when empty). A pair needs similarity >= the threshold (`threshold_for`: higher for short
     documents), or with containment <= 1 the smaller set of at least min_shingles contained in the
     larger at >= containment; with max_gap >= 0, an overlap shaped like a copy (`copy_shape_ok`); with
     template_min > 0, not two instances of one template (`template_like`)."""
+    (a_table, a_flag, b_table, shared_b, counter, sh_a, sh_b, shared_a, c_table, c_count, t_table, t_pos,
+     c_counter) = scratch
     ta = seq[offsets[a]:offsets[a + 1]]
     tb = seq[offsets[b]:offsets[b + 1]]
     n = int(rule[NGRAM])
@@ -334,14 +428,15 @@ def verify(offsets: np.ndarray, seq: np.ndarray, a: int, b: int, rule: np.ndarra
     if not ok and rule[CONTAINMENT] <= 1.0:
         small = min(na, nb_)
         ok = small >= rule[MIN_SHINGLES] and both / small >= rule[CONTAINMENT]
-    if ok and rule[MAX_GAP] >= 0 and plain < 1.0:
-        max_gap = int(rule[MAX_GAP])
-        gaps_b = _gaps(shared_b, sb.shape[0], max_gap)
-        _mark_a(sa, a_table, a_flag, tag, shared_b)  # b's flags are read: reuse the buffer for a's
-        ok = copy_shape_ok(_gaps(shared_b, sa.shape[0], max_gap), gaps_b, sa.shape[0], sb.shape[0], max_gap,
-                           rule[MAX_TRAILING])
-    if ok and rule[TEMPLATE_MIN] > 0 and plain < 1.0:
-        ok = not template_like(ta, tb, int(rule[TEMPLATE_MIN]), a_table, a_flag, b_table, counter)
+    if ok and plain < 1.0 and (rule[MAX_GAP] >= 0 or rule[TEMPLATE_MIN] > 0):
+        _mark_a(sa, a_table, a_flag, tag, shared_a)
+        if rule[MAX_GAP] >= 0:
+            max_gap = int(rule[MAX_GAP])
+            ok = copy_shape_ok(_gaps(shared_a, sa.shape[0], max_gap), _gaps(shared_b, sb.shape[0], max_gap),
+                               sa.shape[0], sb.shape[0], max_gap, rule[MAX_TRAILING])
+        if ok and rule[TEMPLATE_MIN] > 0:
+            ok = not template_like(ta, tb, sa, sb, shared_a, shared_b, n, int(rule[TEMPLATE_MIN]), a_table,
+                                   a_flag, b_table, counter, c_table, c_count, t_table, t_pos, c_counter)
     return ok, similarity
 
 
@@ -450,28 +545,22 @@ def _grow_pairs(table: np.ndarray) -> np.ndarray:
 
 @nb.njit(nogil=True, cache=True)
 def verify_pairs(left: np.ndarray, right: np.ndarray, offsets: np.ndarray, seq: np.ndarray, rule: np.ndarray,
-                 weights: tuple, a_table: np.ndarray, a_flag: np.ndarray,
-                 b_table: np.ndarray, shared_b: np.ndarray, counter: np.ndarray, sh_a: np.ndarray,
-                 sh_b: np.ndarray, out: np.ndarray) -> None:
+                 weights: tuple, scratch: tuple, out: np.ndarray) -> None:
     """out[i] = whether (left[i], right[i]) is a duplicate pair under `rule` (see `verify`)."""
     for i in range(left.shape[0]):
-        out[i] = verify(offsets, seq, left[i], right[i], rule, weights, a_table, a_flag, b_table,
-                        shared_b, counter, sh_a, sh_b)[0]
+        out[i] = verify(offsets, seq, left[i], right[i], rule, weights, scratch)[0]
 
 
 @nb.njit(nogil=True, cache=True)
 def join_band(keys: np.ndarray, docs: np.ndarray, parent: np.ndarray, offsets: np.ndarray, seq: np.ndarray,
-              mini: np.ndarray, min_agree: int, rule: np.ndarray, weights: tuple,
-              max_bucket: int, window: int, a_table: np.ndarray, a_flag: np.ndarray, b_table: np.ndarray,
-              shared_b: np.ndarray, counter: np.ndarray, sh_a: np.ndarray, sh_b: np.ndarray,
-              stats: np.ndarray) -> None:
+              mini: np.ndarray, min_agree: int, rule: np.ndarray, weights: tuple, max_bucket: int,
+              window: int, scratch: tuple, stats: np.ndarray) -> None:
     """One band on one thread: `band_candidates`, `verify_pairs`, then join the duplicates in `parent`.
     (The local engine runs the same three steps with verification spread over its workers.)"""
     seen = np.zeros(1 << 16, dtype=np.uint64)  # a fresh `new_pair_set`
     left, right, _ = band_candidates(keys, docs, parent, mini, min_agree, max_bucket, window, seen, stats)
     ok = np.zeros(left.shape[0], dtype=np.bool_)
-    verify_pairs(left, right, offsets, seq, rule, weights, a_table, a_flag, b_table, shared_b, counter,
-                 sh_a, sh_b, ok)
+    verify_pairs(left, right, offsets, seq, rule, weights, scratch, ok)
     for i in range(left.shape[0]):
         if ok[i] and union(parent, left[i], right[i]):
             stats[2] += 1

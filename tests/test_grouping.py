@@ -36,7 +36,7 @@ def brute(texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndar
     ok = np.zeros((n, n), dtype=bool)
     for a in range(n):
         for b in range(a + 1, n):
-            pair = verify(sk.seq_offsets, sk.seq, a, b, RULE, NONE.arrays(), *scratch)
+            pair = verify(sk.seq_offsets, sk.seq, a, b, RULE, NONE.arrays(), scratch)
             ok[a, b] = ok[b, a] = pair[0]
     left, right = np.nonzero(np.triu(ok))
     return components(n, left, right), ok, sk.seq_offsets, sk.seq, sk.exact

@@ -39,7 +39,7 @@ def check(texts: list[str], **settings: object) -> tuple[bool, float]:
     rule = DedupConfig(inputs=["x"], output="y", **settings).rule()  # type: ignore[arg-type]
     w = Weights.none()
     scratch = Scratch(int(np.max(np.diff(offsets)))).arrays()
-    return verify(offsets, seq, 0, 1, rule, w.arrays(), *scratch)
+    return verify(offsets, seq, 0, 1, rule, w.arrays(), scratch)
 
 
 def test_edited_truncated_and_framed_copies_pass() -> None:
@@ -73,7 +73,34 @@ def test_huge_bucket_is_linear_and_joins_everyone() -> None:
     mini = np.zeros((n, 8), dtype=np.uint16)
     rule = DedupConfig(inputs=["x"], output="y").rule()
     w = Weights.none()
-    join_band(keys, docs, parent, offsets, seq, mini, 0, rule, w.arrays(), 64, 8, *Scratch(50).arrays(),
+    join_band(keys, docs, parent, offsets, seq, mini, 0, rule, w.arrays(), 64, 8, Scratch(50).arrays(),
               stats)
     assert len(set(roots(parent).tolist())) == 1
     assert stats[0] <= n * 8  # window pairs, not n^2 / 2
+
+
+def _ioctl_page(name: str, other: str) -> str:
+    """A reference page built on one template: the ioctl's name recurs (and the page may name another)."""
+    body = words(np.random.default_rng(7), 150)  # the template's own text, the same on every page
+    parts = [f"{name} ioctl", " ".join(body[:30]), f"int ioctl fd {name} pid", " ".join(body[30:60]),
+             f"the {name} call fails when", " ".join(body[60:90]), f"see {other} {name} returns",
+             " ".join(body[90:120]), f"on success {name} returns zero", " ".join(body[120:])]
+    return " . ".join(parts)
+
+
+def test_instances_of_one_template_are_not_copies_even_when_naming_each_other() -> None:
+    a = _ioctl_page("dmx remove pid", "dmx add pid")  # the remove page names the add page, not back
+    b = _ioctl_page("dmx add pid", "also")
+    ok, jaccard = check([a, b])
+    assert jaccard > 0.5 and not ok  # similar by Jaccard, but one substitution throughout
+    assert check([b, a])[0] is False
+    assert check([a, b], template_min=0)[0]  # it is the template test that tells them apart
+
+
+def test_a_word_inserted_throughout_or_a_redaction_mark_is_still_a_copy() -> None:
+    rng = np.random.default_rng(4)
+    base = words(rng, 300)
+    track = [w if i % 25 else f"beta {w}" for i, w in enumerate(base)]  # "gcloud beta compute ..."
+    assert check([" ".join(base), " ".join(track)])[0]
+    redacted = [w if rng.random() > 0.06 else "xxxx" for w in base]  # one mark for many different words
+    assert check([" ".join(base), " ".join(redacted)])[0]

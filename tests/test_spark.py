@@ -175,7 +175,7 @@ def test_batch_verification_matches_join_band_on_each_pair() -> None:
         parent = np.arange(n, dtype=np.int64)
         join_band(np.zeros(2, np.uint64), np.array([a, b], np.int64), parent, sk.seq_offsets, sk.seq,
                   sk.mini, min_agree, cfg.rule(), none.arrays(), cfg.max_bucket, cfg.bucket_window,
-                  *Scratch(longest_document(sk.seq_offsets)).arrays(), np.zeros(8, np.int64))
+                  Scratch(longest_document(sk.seq_offsets)).arrays(), np.zeros(8, np.int64))
         expected.append(bool(roots(parent)[b] == a))
     assert got.tolist() == expected and any(expected) and not all(expected)
 

@@ -61,8 +61,8 @@ def test_boilerplate_weighs_less_than_what_makes_a_document() -> None:
     rule = DedupConfig(inputs=["x"], output="y", max_gap=-1, template_min=0).rule()
     scratch = Scratch(int(np.max(np.diff(sk.seq_offsets)))).arrays()
     none = Weights.none()
-    plain_ok, plain = verify(sk.seq_offsets, sk.seq, 0, 1, rule, none.arrays(), *scratch)
-    weighted_ok, weighted = verify(sk.seq_offsets, sk.seq, 0, 1, rule, w.arrays(), *scratch)
+    plain_ok, plain = verify(sk.seq_offsets, sk.seq, 0, 1, rule, none.arrays(), scratch)
+    weighted_ok, weighted = verify(sk.seq_offsets, sk.seq, 0, 1, rule, w.arrays(), scratch)
     assert plain_ok and plain > 0.5      # by plain Jaccard the licence makes them copies...
     assert not weighted_ok and weighted < 0.05  # ...weighted, they share nothing of their own
 

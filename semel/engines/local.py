@@ -406,7 +406,7 @@ def _stage_cluster(cfg: DedupConfig, work: _Work) -> None:
         def verify_chunk(args: tuple[np.ndarray, np.ndarray, tuple]) -> np.ndarray:
             left, right, scratch = args
             ok = np.zeros(len(left), dtype=np.bool_)
-            verify_pairs(left, right, offsets, seq, rule, weights.arrays(), *scratch, ok)
+            verify_pairs(left, right, offsets, seq, rule, weights.arrays(), scratch, ok)
             return ok
 
         # per band: candidates not yet joined (sequential), verified on all cores, then joined; the

@@ -289,7 +289,7 @@ def verify_pairs(cfg: DedupConfig, a_seq: pa.Array, b_seq: pa.Array, a_mini: pa.
     ok = np.zeros(len(left), dtype=np.bool_)
     w = weights or Weights.none()
     scratch = Scratch(longest_document(off)).arrays()
-    lsh_verify_pairs(left, right, off, val, cfg.rule(), w.arrays(), *scratch, ok)
+    lsh_verify_pairs(left, right, off, val, cfg.rule(), w.arrays(), scratch, ok)
     out = np.zeros(k, dtype=bool)
     out[left[ok] // 2] = True
     return out
@@ -757,7 +757,7 @@ def assign_task(cfg: DedupConfig, weights: Weights) -> Callable[[Iterator[pa.Rec
         sim = np.empty(table.num_rows, dtype=np.float64)
         assign_components(comp_offsets, members, off, val, np.ascontiguousarray(exact).view(np.uint64),
                           cfg.exact, np.ascontiguousarray(mini), min_agree, rule, weights.arrays(),
-                          *Scratch(longest_document(off)).arrays(), kept, sim)
+                          Scratch(longest_document(off)).arrays(), kept, sim)
         yield pa.RecordBatch.from_arrays([pa.array(rows), pa.array(rows[kept]), pa.array(np.round(sim, 6))],
                                          names=["row", "kept_row", "sim"])
 

@@ -120,7 +120,7 @@ def first_copy(cands: np.ndarray, seg_offsets: np.ndarray, seg_seq: np.ndarray, 
         buf[t - s:] = q_tokens
         offsets[1] = t - s
         offsets[2] = t - s + nq
-        ok, sim = verify(offsets, buf, 0, 1, rule, weights, *scratch)
+        ok, sim = verify(offsets, buf, 0, 1, rule, weights, scratch)
         if ok:
             return c, sim, False
     return -1, 0.0, False
