@@ -402,15 +402,21 @@ def threshold_for(rule: np.ndarray, shortest: int) -> float:
     return t + (0.5 - t) * ramp
 
 
+# what `verdict` found: a copy, or the first test the pair failed (semel explain names them: VERDICTS)
+COPY, EMPTY, BELOW_THRESHOLD, NOT_COPY_SHAPE, TEMPLATE = range(5)
+VERDICTS = ("a copy", "no shingles to compare", "similarity below the threshold",
+            "overlap not shaped like a copy (shared passages)", "two instances of one template")
+
+
 @nb.njit(nogil=True, cache=True)
-def verify(offsets: np.ndarray, seq: np.ndarray, a: int, b: int, rule: np.ndarray, weights: tuple,
-           scratch: tuple) -> tuple[bool, float]:
-    """(is a duplicate pair, similarity) under `rule` (DedupConfig.rule), the similarity being the
-    Jaccard of the shingle sets with each shingle weighted by `weights` (semel.weights.Weights.arrays();
-    plain Jaccard when empty). A pair needs similarity >= the threshold (`threshold_for`: higher for short
-    documents), or with containment <= 1 the smaller set of at least min_shingles contained in the
-    larger at >= containment; with max_gap >= 0, an overlap shaped like a copy (`copy_shape_ok`); with
-    template_min > 0, not two instances of one template (`template_like`)."""
+def verdict(offsets: np.ndarray, seq: np.ndarray, a: int, b: int, rule: np.ndarray, weights: tuple,
+            scratch: tuple) -> tuple[int, float]:
+    """(COPY or the first test failed, similarity) of documents a and b under `rule` (DedupConfig.rule),
+    the similarity being the Jaccard of the shingle sets with each shingle weighted by `weights`
+    (semel.weights.Weights.arrays(); plain Jaccard when empty). A pair needs similarity >= the threshold
+    (`threshold_for`: higher for short documents), or with containment <= 1 the smaller set of at least
+    min_shingles contained in the larger at >= containment; with max_gap >= 0, an overlap shaped like a
+    copy (`copy_shape_ok`); with template_min > 0, not two instances of one template (`template_like`)."""
     (a_table, a_flag, b_table, shared_b, counter, sh_a, sh_b, shared_a, c_table, c_count, t_table, t_pos,
      c_counter) = scratch
     ta = seq[offsets[a]:offsets[a + 1]]
@@ -419,7 +425,7 @@ def verify(offsets: np.ndarray, seq: np.ndarray, a: int, b: int, rule: np.ndarra
     sa = sh_a[:shingles_of(ta, n, sh_a)]
     sb = sh_b[:shingles_of(tb, n, sh_b)]
     if sa.shape[0] == 0 or sb.shape[0] == 0:
-        return False, 0.0
+        return EMPTY, 0.0
     na, nb_, both, tag, wa, wb, wboth = overlap(sa, sb, a_table, a_flag, b_table, shared_b, counter, weights)
     plain = both / (na + nb_ - both)
     union = wa + wb - wboth
@@ -428,16 +434,28 @@ def verify(offsets: np.ndarray, seq: np.ndarray, a: int, b: int, rule: np.ndarra
     if not ok and rule[CONTAINMENT] <= 1.0:
         small = min(na, nb_)
         ok = small >= rule[MIN_SHINGLES] and both / small >= rule[CONTAINMENT]
-    if ok and plain < 1.0 and (rule[MAX_GAP] >= 0 or rule[TEMPLATE_MIN] > 0):
+    if not ok:
+        return BELOW_THRESHOLD, similarity
+    if plain < 1.0 and (rule[MAX_GAP] >= 0 or rule[TEMPLATE_MIN] > 0):
         _mark_a(sa, a_table, a_flag, tag, shared_a)
-        if rule[MAX_GAP] >= 0:
-            max_gap = int(rule[MAX_GAP])
-            ok = copy_shape_ok(_gaps(shared_a, sa.shape[0], max_gap), _gaps(shared_b, sb.shape[0], max_gap),
-                               sa.shape[0], sb.shape[0], max_gap, rule[MAX_TRAILING])
-        if ok and rule[TEMPLATE_MIN] > 0:
-            ok = not template_like(ta, tb, sa, sb, shared_a, shared_b, n, int(rule[TEMPLATE_MIN]), a_table,
-                                   a_flag, b_table, counter, c_table, c_count, t_table, t_pos, c_counter)
-    return ok, similarity
+        max_gap = int(rule[MAX_GAP])
+        if max_gap >= 0 and not copy_shape_ok(_gaps(shared_a, sa.shape[0], max_gap),
+                                              _gaps(shared_b, sb.shape[0], max_gap),
+                                              sa.shape[0], sb.shape[0], max_gap, rule[MAX_TRAILING]):
+            return NOT_COPY_SHAPE, similarity
+        if rule[TEMPLATE_MIN] > 0 and template_like(ta, tb, sa, sb, shared_a, shared_b, n,
+                                                    int(rule[TEMPLATE_MIN]), a_table, a_flag, b_table,
+                                                    counter, c_table, c_count, t_table, t_pos, c_counter):
+            return TEMPLATE, similarity
+    return COPY, similarity
+
+
+@nb.njit(nogil=True, cache=True)
+def verify(offsets: np.ndarray, seq: np.ndarray, a: int, b: int, rule: np.ndarray, weights: tuple,
+           scratch: tuple) -> tuple[bool, float]:
+    """(is a duplicate pair, similarity): `verdict` is COPY."""
+    code, similarity = verdict(offsets, seq, a, b, rule, weights, scratch)
+    return code == COPY, similarity
 
 
 @nb.njit(nogil=True, cache=True)
