@@ -30,12 +30,10 @@ import semel.repair  # noqa: E402, F401  (bind the submodule before the function
 from semel import errors  # noqa: E402
 from semel.api import (  # noqa: E402
     RepairResult,
-    RepairSummary,
     dedup,
     lines,
     repair,
     repair_document,
-    repair_file,
     substrings,
 )
 
@@ -43,6 +41,8 @@ _LAZY = {  # name -> (module, attribute): loaded on first use
     "DedupConfig": ("semel.config", "DedupConfig"),
     "DedupResult": ("semel.result", "DedupResult"),
     "ColumnResult": ("semel.result", "ColumnResult"),
+    "RepairSummary": ("semel.jobs.repair", "RepairSummary"),
+    "repair_file": ("semel.jobs.repair", "repair_file"),
     "Client": ("semel.client", "Client"),
 }
 
@@ -53,6 +53,7 @@ __all__ = ["__version__", "Client", "ColumnResult", "DedupConfig", "DedupResult"
 if TYPE_CHECKING:
     from semel.client import Client
     from semel.config import DedupConfig
+    from semel.jobs.repair import RepairSummary, repair_file
     from semel.result import ColumnResult, DedupResult
 
 

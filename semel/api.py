@@ -12,16 +12,16 @@ import tempfile
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from semel.jobs.repair import RepairSummary, repair_file
 from semel.repair import DEFAULT_MIN_CHARS, UNITS, RepairResult, Span
 from semel.repair import repair as repair_document
 
-if TYPE_CHECKING:  # dedup's modules load numba: imported when dedup() is first called
+if TYPE_CHECKING:  # the jobs load numba and pyarrow: imported when a job is first called
     from semel.config import DedupConfig
+    from semel.jobs.repair import RepairSummary
     from semel.result import ColumnResult, DedupResult
 
-__all__ = ["DEFAULT_MIN_CHARS", "RepairResult", "RepairSummary", "Span", "dedup", "lines", "repair",
-           "repair_document", "repair_file", "substrings"]
+__all__ = ["DEFAULT_MIN_CHARS", "RepairResult", "Span", "dedup", "lines", "repair", "repair_document",
+           "substrings"]
 
 ROW_FIELD = "semel_row"  # the input position carried through a column job's temporary files
 
@@ -57,6 +57,8 @@ def repair(data: Any, output: str | None = None, *, text: str = "text", id: str 
     """
     if isinstance(data, str) and output is None:
         return repair_document(data, min_chars=min_chars, units=units).text
+    from semel.jobs.repair import repair_file
+
     settings.update(min_chars=min_chars, units=units)
     kind = _in_memory_kind(data, output, "repair")
     if kind is None:

@@ -34,6 +34,17 @@ exit status:
   130  interrupted (Ctrl-C); nothing written, dedup keeps its finished stages for --resume
 """
 
+#: What `semel --help` lists for each command (each module's own `help=` says the same; a test checks).
+SUMMARIES = {
+    "repair": "remove paragraphs, lines and sentences written twice in a row inside documents",
+    "dedup": "find exact and near-duplicate documents; keep one of each",
+    "params": "show LSH bands x rows and the S-curve for a threshold",
+    "lines": "remove lines repeated across many documents (boilerplate)",
+    "substrings": "remove long passages repeated across documents (suffix array)",
+    "explain": "why one document was kept or removed",
+    "report": "an HTML report of a finished run: what was removed and why",
+}
+
 COMMANDS = ("repair", "dedup", "params", "lines", "substrings", "explain", "report", "index", "check",
             "serve")
 
@@ -47,7 +58,9 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"semel: error: {escape(message)}{hint}\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The parser, with the full flags of the command named in `argv` only: the other commands' modules
+    (which load numba, pyarrow and the jobs) are not imported, so `semel --help` starts at once."""
     parser = _Parser(
         prog="semel",
         description="Find and remove duplicated text at every scale: repeated paragraphs inside a document, "
@@ -56,7 +69,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"semel {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    chosen = next((a for a in (sys.argv[1:] if argv is None else argv) if not a.startswith("-")), None)
     for name in COMMANDS:
+        if name != chosen and name in SUMMARIES:  # listed only: its module loads when it is run
+            sub.add_parser(name, help=SUMMARIES[name])
+            continue
         try:
             module = importlib.import_module(f"semel.commands.{name}")
         except ModuleNotFoundError as exc:
@@ -110,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signal.SIGINT, signal.default_int_handler)  # from here on Ctrl-C is handled below
     command: str | None = None
     try:
-        parser = build_parser()
+        parser = build_parser(argv)
         args = parser.parse_args(argv)  # a misused flag: one line, SystemExit(2)
         command = args.command
         if not getattr(args, "func", None):

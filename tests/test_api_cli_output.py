@@ -52,3 +52,21 @@ def test_progress_bar_shows_rate_and_eta(monkeypatch) -> None:
     with progress(total=4, desc="quiet") as bar:  # not a terminal: silent
         bar.update(4)
     assert stream.getvalue() == ""
+
+
+def test_listed_summaries_match_each_command_and_help_loads_no_job() -> None:
+    """`semel --help` lists commands from cli.SUMMARIES without importing them; each module's own help
+    line must say the same, and listing must not load numba or pyarrow (it starts in a blink)."""
+    import subprocess
+
+    from semel.cli import SUMMARIES, build_parser
+
+    for name, summary in SUMMARIES.items():
+        sub = next(a for a in build_parser([name])._actions if a.dest == "command")
+        helps = {c.dest: c.help for c in sub._choices_actions}
+        assert helps[name] == summary, name
+    code = ("import sys; from semel.cli import main\n"
+            "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+            "sys.stderr.write(repr([m for m in ('numba', 'pyarrow', 'numpy') if m in sys.modules]))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stderr == "[]" and "dedup" in out.stdout

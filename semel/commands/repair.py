@@ -13,8 +13,7 @@ from semel.commands.common import (
     report,
 )
 from semel.errors import InputError, SemelError
-from semel.jobs.repair import explain_printer, repair_file, repair_one
-from semel.repair import DEFAULT_MIN_CHARS
+from semel.repair import DEFAULT_MIN_CHARS, repair
 
 EPILOG = f"""\
 what counts as repeated:
@@ -114,20 +113,28 @@ def run(args: argparse.Namespace) -> int:
     if args.output is None and _is_single_text(args.inputs, args.format):
         text = _read_text(args.inputs[0])
         try:
-            result, _, failed = repair_one(text, min_chars=args.min_chars, units=units,
-                                                drop_above=args.drop_above, with_stats=False)
+            if args.drop_above:  # the Gopher statistics load numba: only when asked for
+                from semel.jobs.repair import repair_one
+
+                result, _, failed = repair_one(text, min_chars=args.min_chars, units=units, drop_above=True,
+                                               with_stats=False)
+            else:
+                result, failed = repair(text, min_chars=args.min_chars, units=units), []
         except ValueError as exc:
             raise SemelError(str(exc)) from None
         if failed:
             print(f"semel repair: dropped ({', '.join('gopher:' + f for f in failed)})", file=sys.stderr)
             return 0
         if args.explain:
+            from semel.jobs.repair import explain_printer
+
             explain_printer(sys.stderr)(args.inputs[0], text, result)
         sys.stdout.flush()
         sys.stdout.buffer.write(result.text.encode("utf-8"))
         sys.stdout.buffer.flush()
         return 0
     from semel.io.outputs import Outputs
+    from semel.jobs.repair import explain_printer, repair_file
 
     output = args.output or "-"
     explain = explain_printer(sys.stdout if output != "-" else sys.stderr) if args.explain else None
