@@ -136,6 +136,11 @@ def main(argv: list[str] | None = None) -> int:
         from semel.commands.common import check_output_flags
 
         check_output_flags(args)
+        if getattr(args, "engine", "local") == "local" and (
+                command in ("dedup", "lines", "substrings") or (command == "repair" and args.output)):
+            from semel.startup import arrow_without_pandas
+
+            arrow_without_pandas()
         with warnings.catch_warnings():
             warnings.simplefilter("always", SemelWarning)
             warnings.showwarning = _show_warning
