@@ -62,7 +62,7 @@ def repair(data: Any, output: str | None = None, *, text: str = "text", id: str 
     settings.update(min_chars=min_chars, units=units)
     kind = _in_memory_kind(data, output, "repair")
     if kind is None:
-        return repair_file(data, output or "-", **_path_fields(text, id, settings))
+        return _on_paths(repair_file, data, output, _path_fields(text, id, settings))
     if kind == "spark":
         raise TypeError("repair() of a Spark DataFrame: use semel repair --engine spark on its files")
     return _column_job(data, kind, text, id, lambda src, out: repair_file(src, out, **settings))
@@ -79,7 +79,7 @@ def lines(data: Any, output: str | None = None, *, text: str = "text", id: str |
 
     kind = _in_memory_kind(data, output, "lines")
     if kind is None:
-        return lines_file(data, output or "-", **_path_fields(text, id, settings))
+        return _on_paths(lines_file, data, output, _path_fields(text, id, settings))
     if kind == "spark":
         from semel.engines.spark_spans import lines_spark
 
@@ -99,12 +99,21 @@ def substrings(data: Any, output: str | None = None, *, text: str = "text", id: 
 
     kind = _in_memory_kind(data, output, "substrings")
     if kind is None:
-        return substrings_file(data, output or "-", **_path_fields(text, id, settings))
+        return _on_paths(substrings_file, data, output, _path_fields(text, id, settings))
     if kind == "spark":
         from semel.engines.spark_spans import substrings_spark
 
         return substrings_spark(data, text_col=text, **settings)
     return _column_job(data, kind, text, id, lambda src, out: substrings_file(src, out, **settings))
+
+
+def _on_paths(job: Callable[..., Any], data: Any, output: str | None, settings: dict[str, Any]) -> Any:
+    """A path-based column job; URLs among the paths are staged locally (semel.io.remote)."""
+    from semel.io import remote
+
+    paths = [os.fspath(data)] if isinstance(data, str | os.PathLike) else [os.fspath(p) for p in data]
+    with remote.staged(paths, output or "-", folder=False) as staging:
+        return job(staging.inputs, staging.output, **settings)
 
 
 def _path_fields(text: str, id: str | None, settings: dict[str, Any]) -> dict[str, Any]:
@@ -171,9 +180,18 @@ def dedup(data: Any, output: str | None = None, *, text: str = "text", id: str |
         if output is None:
             raise TypeError("dedup() of a path needs an output folder: semel.dedup(path, 'out/'); pass "
                             "in-memory data (a list of strings, a DataFrame, ...) to need none")
+        from semel.io import remote
+
         inputs = [os.fspath(data)] if isinstance(data, str | os.PathLike) else [os.fspath(p) for p in data]
-        cfg = DedupConfig(inputs=inputs, output=output, **_path_fields(text, id, settings))
-        return _run_dedup(cfg, engine, master, conf, spark)
+        if engine == "spark" or spark is not None:  # Spark reads URLs itself, through Hadoop
+            cfg = DedupConfig(inputs=inputs, output=output, **_path_fields(text, id, settings))
+            return _run_dedup(cfg, engine, master, conf, spark)
+        with remote.staged(inputs, output, folder=True) as staging:
+            cfg = DedupConfig(inputs=staging.inputs, output=staging.output or output,
+                              **_path_fields(text, id, settings))
+            result = _run_dedup(cfg, engine, master, conf, spark)
+        result.output = output
+        return result
     if kind == "spark":
         raise TypeError("dedup() of a Spark DataFrame is not supported yet: write it to Parquet and run "
                         "semel.dedup(paths, output, engine='spark')")

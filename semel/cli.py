@@ -144,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
         with warnings.catch_warnings():
             warnings.simplefilter("always", SemelWarning)
             warnings.showwarning = _show_warning
-            return int(args.func(args) or 0)
+            return _run_staged(args)
     except SemelError as exc:
         _error(str(exc))
         return 1
@@ -166,6 +166,19 @@ def main(argv: list[str] | None = None) -> int:
     except RecursionError:
         _error("input nested too deeply to process")
         return 1
+
+
+def _run_staged(args: argparse.Namespace) -> int:
+    """Run the command; inputs and outputs given as URLs (s3://...) are staged locally (semel.io.remote)."""
+    from semel.io import remote
+
+    inputs, output = list(getattr(args, "inputs", None) or []), getattr(args, "output", None)
+    if getattr(args, "engine", "local") != "local" or not any(  # Spark reads URLs through Hadoop
+            remote.is_url(p) or p.startswith("file://") for p in [*inputs, output or ""]):
+        return int(args.func(args) or 0)
+    with remote.staged(inputs, output, folder=args.command == "dedup") as staging:
+        args.inputs, args.output = staging.inputs, staging.output
+        return int(args.func(args) or 0)
 
 
 def threading_main() -> bool:

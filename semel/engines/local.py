@@ -17,26 +17,35 @@ by the text of the collection.
 from __future__ import annotations
 
 import io
-import json
 import os
 import shutil
-import signal
-import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from semel import __version__
 from semel.cluster import new_forest, roots, union_pairs
 from semel.config import DedupConfig
-from semel.errors import InputError, SemelError, escape
+from semel.engines.dedup_steps import (
+    CLUSTERS_FILE,
+    ERRORS_FILE,
+    STATS_FILE,
+    DedupStats,
+    count_outcomes,
+    keep_values,
+    kept_output_path,
+    note_duplicate_ids,
+    note_keep_field,
+    repaired_texts,
+    sketch_texts,
+    stats_document,
+)
+from semel.engines.workdir import LocalFiles, StageRunner, WorkDir, fault_point, write_json
+from semel.errors import SemelError, escape
 from semel.grouping import assign, clusters_table, priority_order
 from semel.io import (
     CHANGED,
@@ -52,10 +61,9 @@ from semel.io import (
     open_writer,
     read_batches,
 )
-from semel.io.atomic import remove_path
-from semel.io.formats import detect_format, input_identity, open_input, output_format_for, split_compression
+from semel.io.formats import detect_format, open_input, output_format_for
 from semel.io.jsonl import BOM
-from semel.io.outputs import TEMP_NAME, Outputs
+from semel.io.outputs import Outputs
 from semel.lsh import (
     Scratch,
     band_candidates,
@@ -65,210 +73,14 @@ from semel.lsh import (
     verify_pairs,
 )
 from semel.progress import progress
-from semel.sketch import sketch_batch
-from semel.stages import StageStats, peak_rss_mb, summary_dict
 from semel.weights import Weights, collection_weights
-
-CLUSTERS_FILE = "clusters.parquet"
-STATS_FILE = "stats.json"
-
-
-@dataclass
-class DedupStats:
-    """What a dedup run did, stage by stage; written to OUT/stats.json."""
-
-    documents: int = 0
-    exact_duplicates: int = 0
-    near_duplicates: int = 0
-    clusters: int = 0
-    kept: int = 0
-    skipped_records: int = 0
-    input_bytes: int = 0
-    candidates: int = 0
-    verified: int = 0
-    bands: int = 0
-    rows: int = 0
-    stages: list[StageStats] = field(default_factory=list)
-
-    def to_dict(self) -> dict:
-        return summary_dict(self)
-
-
-def _fault_point(where: str) -> None:
-    """Fault injection for the resume tests: SEMEL_KILL_AT=<stage>, sketch:<batch> or write:batch (inside
-    the write of the kept documents) SIGKILLs the run right after that point, exactly as an out-of-memory
-    killer or a pre-empted node would (commit:<n>, after n outputs were renamed, is in semel.io.outputs)."""
-    if os.environ.get("SEMEL_KILL_AT") == where:
-        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _save_npy(directory: str, name: str, array: np.ndarray) -> None:
     np.save(os.path.join(directory, name + ".npy"), array, allow_pickle=False)
 
 
-def _write_json(path: str, data: dict) -> None:
-    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
-        json.dump(data, f, indent=2, sort_keys=True, default=str)
-
-
-WORK_STAGES = ("sketch", "cluster", "keep", "write")
-WORK_MANIFEST = "manifest.json"
-ERRORS_FILE = "errors.jsonl"
-
-
-def resume_fingerprint(cfg: DedupConfig) -> dict:
-    """Everything that shapes the work files: the settings, the batch size (the sketch parts are
-    batches), semel's version, and each input's identity (size, time, first and last blocks)."""
-    return {"settings": cfg.fingerprint(), "batch_size": cfg.batch_size, "version": __version__,
-            "inputs": [input_identity(p) for p in cfg.inputs]}
-
-
-def _fingerprint_change(old: dict, new: dict) -> str | None:
-    """What differs between two fingerprints, in words (None when they match)."""
-    if old.get("version") != new["version"]:
-        return f"semel's version changed ({old.get('version')} then)"
-    if old.get("settings") != new["settings"]:
-        return "the settings changed"
-    if old.get("batch_size") != new["batch_size"]:
-        return f"--batch-size changed ({old.get('batch_size')} then)"
-    old_inputs = old.get("inputs") or []
-    if [i[0] for i in old_inputs] != [i[0] for i in new["inputs"]]:
-        return "the inputs changed"
-    for before, now in zip(old_inputs, new["inputs"], strict=True):
-        if before != now:
-            return f"the input {escape(now[0])} changed (size, time or content)"
-    return None
-
-
-class _Work:
-    """The work directory: stage markers and a resume fingerprint, so resume never mixes settings or
-    inputs. Semel removes only what it put there: a work directory holding anything else is refused."""
-
-    def __init__(self, cfg: DedupConfig) -> None:
-        self.root = cfg.work_dir or os.path.join(cfg.output, "_work")
-        if os.path.abspath(self.root) == os.path.abspath(cfg.output):
-            raise SemelError("--work-dir must be a folder of its own, not the output folder")
-        real_root = os.path.realpath(self.root)
-        for given in cfg.inputs:
-            if given != "-" and os.path.realpath(given).startswith(real_root + os.sep):
-                raise InputError("is inside the work folder; move it or give another --work-dir", given)
-        manifest = self.path(WORK_MANIFEST)
-        fp = resume_fingerprint(cfg)
-        old = self._read_manifest()
-        foreign = self._foreign(old is not None)
-        if foreign:
-            names = ", ".join(escape(n) for n in foreign[:3]) + (", ..." if len(foreign) > 3 else "")
-            raise SemelError(f"the work folder {escape(self.root)} holds files semel did not create "
-                             f"({names}); give --work-dir a new or empty folder")
-        if cfg.resume and old is not None:
-            change = _fingerprint_change(old.get("fingerprint") if isinstance(old.get("fingerprint"), dict)
-                                         else {}, fp)
-            if change is not None:
-                raise SemelError(f"cannot resume: {change} since the interrupted run ({escape(self.root)} "
-                                 "was made with other settings or input); drop --resume to start over")
-            self.created = bool(old.get("created_root", True))
-        else:
-            self.created = old.get("created_root", True) if old is not None else not os.path.exists(self.root)
-            self.clear()
-        os.makedirs(self.root, exist_ok=True)
-        _write_json(manifest, {"written_by": "semel", "fingerprint": fp, "created_root": self.created})
-
-    def _read_manifest(self) -> dict | None:
-        try:
-            with open(self.path(WORK_MANIFEST), encoding="utf-8") as f:
-                data = json.load(f)
-        except (OSError, ValueError):
-            return None
-        return data if isinstance(data, dict) and "fingerprint" in data else None
-
-    def _owned(self, name: str) -> bool:
-        m = TEMP_NAME.match(name)
-        return name in (WORK_MANIFEST, *WORK_STAGES) or (m is not None and m.group("name") == WORK_MANIFEST)
-
-    def _foreign(self, has_manifest: bool) -> list[str]:
-        """Entries of an existing work folder that semel did not put there."""
-        if not os.path.isdir(self.root):
-            if os.path.exists(self.root):
-                return [os.path.basename(self.root)]
-            return []
-        entries = sorted(os.listdir(self.root))
-        return [e for e in entries if not has_manifest or not self._owned(e)]
-
-    def clear(self) -> None:
-        """Remove what semel put in the work folder (and the folder, if semel made it)."""
-        if not os.path.isdir(self.root):
-            return
-        for entry in os.listdir(self.root):
-            if self._owned(entry):
-                remove_path(self.path(entry))
-
-    def remove(self) -> None:
-        self.clear()
-        if self.created:
-            try:
-                os.rmdir(self.root)
-            except OSError:
-                pass
-
-    def path(self, *parts: str) -> str:
-        return os.path.join(self.root, *parts)
-
-    def done(self, stage: str) -> dict | None:
-        marker = self.path(stage, "_DONE.json")
-        if not os.path.exists(marker):
-            return None
-        with open(marker, encoding="utf-8") as f:
-            return json.load(f)
-
-    def mark_done(self, stage: str, info: dict) -> None:
-        _write_json(self.path(stage, "_DONE.json"), info)
-
-
-def _keep_values(batch: pa.RecordBatch, cfg: DedupConfig, lengths: np.ndarray) -> np.ndarray:
-    """The keep-policy priority of each document: higher wins."""
-    rows = batch.column(ROW).to_numpy().astype(np.float64)
-    if cfg.keep == "first":
-        return -rows
-    if cfg.keep == "longest":
-        return lengths.astype(np.float64)
-    name = cfg.keep_field
-    assert name is not None
-    if name in batch.schema.names:
-        col = batch.column(name)
-        try:
-            values = pc.cast(col, pa.float64()).to_numpy(zero_copy_only=False)
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-            raise SemelError(f"--keep field:{name}: field is not numeric ({col.type})") from exc
-    elif RAW in batch.schema.names:  # JSONL keeps other fields in the raw line
-        values = np.array([_number(orjson.loads(raw).get(name)) for raw in batch.column(RAW).to_pylist()],
-                          dtype=np.float64)
-    else:
-        raise SemelError(f"--keep field:{name}: no field {name!r} in the input")
-    return np.nan_to_num(values, nan=-np.inf)  # documents without a value are kept last
-
-
-def _number(value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return float("nan")
-    return float(value)
-
-
-def _texts_for_sketch(batch: pa.RecordBatch, cfg: DedupConfig) -> pa.Array:
-    texts = batch.column(TEXT)
-    if cfg.repair:
-        texts = repaired_texts(texts)
-    return texts
-
-
-def repaired_texts(texts: pa.Array) -> pa.Array:
-    """The texts after in-document repair (for --repair)."""
-    from semel.repair import repair
-
-    return pa.array([None if t is None else repair(t).text for t in texts.to_pylist()], type=texts.type)
-
-
-def _stage_sketch(cfg: DedupConfig, work: _Work, errors: ErrorLog) -> None:
-    bands, rows = cfg.band_rows
+def _stage_sketch(cfg: DedupConfig, work: WorkDir, errors: ErrorLog) -> None:
     root = work.path("sketch")
     os.makedirs(root, exist_ok=True)
     for name in os.listdir(root):
@@ -282,9 +94,7 @@ def _stage_sketch(cfg: DedupConfig, work: _Work, errors: ErrorLog) -> None:
         part = os.path.join(root, f"part-{index:05d}")
         if os.path.exists(part):  # finished before an interruption
             return index, batch.num_rows, 0
-        texts = _texts_for_sketch(batch, cfg)
-        sk = sketch_batch(texts, cfg.ngram, cfg.num_perm, bands, rows, chars=cfg.shingle == "char",
-                          exact_level=cfg.exact_level)
+        sk = sketch_texts(batch.column(TEXT), cfg)
         tmp = part + ".tmp"
         os.makedirs(tmp)
         for name in ("exact", "bands", "seq_offsets", "seq", "mini"):
@@ -295,11 +105,11 @@ def _stage_sketch(cfg: DedupConfig, work: _Work, errors: ErrorLog) -> None:
             "source": batch.column(SOURCE).dictionary_encode(),
             "line": batch.column(LINE),
             "length": pa.array(sk.lengths),
-            "priority": pa.array(_keep_values(batch, cfg, sk.lengths)),
+            "priority": pa.array(keep_values(batch, cfg, sk.lengths)),
         })
         pq.write_table(meta, os.path.join(tmp, "meta.parquet"))
         os.rename(tmp, part)
-        _fault_point(f"sketch:{index}")
+        fault_point(f"sketch:{index}")
         return index, batch.num_rows, int(pc.sum(pc.binary_length(batch.column(TEXT))).as_py() or 0)
 
     batches = read_batches(spec, errors)
@@ -331,7 +141,7 @@ def _ordered_map(pool: ThreadPoolExecutor, fn: Callable, items: Iterator, depth:
         yield fut.result()
 
 
-def _part_dirs(work: _Work) -> list[str]:
+def _part_dirs(work: WorkDir) -> list[str]:
     root = work.path("sketch")
     return sorted(os.path.join(root, p) for p in os.listdir(root) if p.startswith("part-")
                   and not p.endswith(".tmp"))
@@ -371,7 +181,7 @@ def _load_band(parts: list[str], band: int) -> np.ndarray:
     return np.concatenate([np.load(os.path.join(p, "bands.npy"), mmap_mode="r")[band] for p in parts])
 
 
-def _stage_cluster(cfg: DedupConfig, work: _Work) -> None:
+def _stage_cluster(cfg: DedupConfig, work: WorkDir) -> None:
     parts = _part_dirs(work)
     exact = _load_rows(parts, "exact") if parts else np.zeros((0, 2), np.uint64)
     n = exact.shape[0]
@@ -434,11 +244,14 @@ def _stage_cluster(cfg: DedupConfig, work: _Work) -> None:
     for name, array in (("weight_keys", weights.keys), ("weight_values", weights.values)):
         with atomic_path(os.path.join(out, f"{name}.npy")) as tmp, open(tmp, "wb") as f:
             np.save(f, array, allow_pickle=False)
-    work.mark_done("cluster", {"candidates": int(counters[0]), "verified": int(counters[1]),
+    # verified: the near links that joined two exact groups (groups before the near stage minus the
+    # components after it), a count no order of verification changes (semel.engines.dedup_steps)
+    joined = int(is_rep.sum()) - (len(np.unique(labels)) if n else 0)
+    work.mark_done("cluster", {"candidates": int(counters[0]), "verified": joined,
                                "estimate_rejected": int(counters[3]), "frequent_shingles": weights.frequent})
 
 
-def _stage_keep(cfg: DedupConfig, work: _Work) -> pa.Table:
+def _stage_keep(cfg: DedupConfig, work: WorkDir) -> pa.Table:
     parts = _part_dirs(work)
     labels = np.load(work.path("cluster", "labels.npy"))
     metas = [pq.read_table(os.path.join(p, "meta.parquet")) for p in parts]
@@ -462,7 +275,7 @@ def _stage_keep(cfg: DedupConfig, work: _Work) -> pa.Table:
     return table
 
 
-def _copy_kept_lines(cfg: DedupConfig, work: _Work, clusters: pa.Table, out_path: str, bar: Any) -> None:
+def _copy_kept_lines(cfg: DedupConfig, work: WorkDir, clusters: pa.Table, out_path: str, bar: Any) -> None:
     """Kept JSONL records copied line for line from the inputs, without parsing JSON again: the sketch
     stage recorded each document's file and line."""
     parts = _part_dirs(work)
@@ -490,14 +303,14 @@ def _copy_kept_lines(cfg: DedupConfig, work: _Work, clusters: pa.Table, out_path
                         if len(chunk) >= 8192:
                             writer.write(_raw_batch(chunk))
                             bar.update(len(chunk))
-                            _fault_point("write:batch")
+                            fault_point("write:batch")
                             chunk = []
                         if k == len(wanted):
                             break
             if chunk:
                 writer.write(_raw_batch(chunk))
                 bar.update(len(chunk))
-                _fault_point("write:batch")
+                fault_point("write:batch")
 
 
 def _raw_batch(lines: list[bytes]) -> pa.RecordBatch:
@@ -507,7 +320,7 @@ def _raw_batch(lines: list[bytes]) -> pa.RecordBatch:
                                        pa.array(np.zeros(n, bool))], names=[ID, TEXT, RAW, CHANGED])
 
 
-def _stage_write(cfg: DedupConfig, work: _Work, clusters: pa.Table) -> str | None:
+def _stage_write(cfg: DedupConfig, work: WorkDir, clusters: pa.Table) -> str | None:
     out_path = kept_output_path(cfg)
     if out_path is None:
         return None
@@ -545,22 +358,7 @@ def _write_kept(cfg: DedupConfig, clusters: pa.Table, out_path: str, formats: li
             if selected.num_rows:
                 writer.write(selected)
                 bar.update(selected.num_rows)
-                _fault_point("write:batch")
-
-
-def kept_output_path(cfg: DedupConfig) -> str | None:
-    """Where the kept documents go: OUT/kept.<input's extension>, or OUT/kept/ for a folder of .txt."""
-    if not cfg.write_kept:
-        return None
-    first = cfg.inputs[0]
-    fmt = detect_format(first)
-    if fmt == "txtdir":
-        return os.path.join(cfg.output, "kept")
-    if fmt == "txt":
-        return os.path.join(cfg.output, "kept.txt")
-    _, compression = split_compression(first) if first != "-" else (first, None)
-    suffix = {"gzip": ".gz", "zstd": ".zst"}.get(compression or "", "")
-    return os.path.join(cfg.output, "kept.parquet" if fmt == "parquet" else "kept.jsonl" + suffix)
+                fault_point("write:batch")
 
 
 def run_dedup(cfg: DedupConfig) -> tuple[pa.Table, DedupStats]:
@@ -571,11 +369,11 @@ def run_dedup(cfg: DedupConfig) -> tuple[pa.Table, DedupStats]:
     kept_path = kept_output_path(cfg)
     reserved = [CLUSTERS_FILE, STATS_FILE, ERRORS_FILE] + ([os.path.basename(kept_path)] if kept_path else [])
     new_output = not os.path.exists(cfg.output)
-    work: _Work | None = None
+    work: WorkDir | None = None
     try:
         with Outputs(cfg.output, folder=True, inputs=cfg.inputs, reserved=reserved) as outputs:
             os.makedirs(cfg.output, exist_ok=True)
-            work = _Work(cfg)
+            work = WorkDir(cfg, "local")
             clusters, stats = _run_stages(cfg, work, outputs)
     except SemelError:  # bad input or settings: nothing to resume, nothing left behind
         if work is not None and not cfg.keep_work:
@@ -595,89 +393,36 @@ def _remove_if_empty(folder: str) -> None:
         pass
 
 
-def _run_stages(cfg: DedupConfig, work: _Work, outputs: Outputs) -> tuple[pa.Table, DedupStats]:
+def _run_stages(cfg: DedupConfig, work: WorkDir, outputs: Outputs) -> tuple[pa.Table, DedupStats]:
     stats = DedupStats()
     stats.bands, stats.rows = cfg.band_rows
     errors = ErrorLog()
-    clusters: pa.Table | None = None
-
-    def run_stage(name: str, fn: Callable[[], object]) -> object:
-        st = StageStats(name)
-        t0 = time.perf_counter()
-        # keep and write always run: their outputs are written when the whole run succeeds
-        if cfg.resume and work.done(name) is not None and name not in ("keep", "write"):
-            st.resumed = True
-            result = None
-        else:
-            result = fn()
-        _fault_point(name)
-        st.seconds = round(time.perf_counter() - t0, 3)
-        st.peak_rss_mb = peak_rss_mb()
-        stats.stages.append(st)
-        return result
-
-    run_stage("sketch", lambda: _stage_sketch(cfg, work, errors))
+    runner = StageRunner(work, cfg.resume)
+    runner.run("sketch", lambda: _stage_sketch(cfg, work, errors))
     sketch_info = work.done("sketch") or {}
-    if stats.stages[-1].resumed:  # the skipped records and warnings of the first attempt
+    if runner.resumed("sketch"):  # the skipped records and warnings of the first attempt
         errors = ErrorLog.read(work.path("sketch", ERRORS_FILE))
         for kind, (count, message) in (sketch_info.get("notes") or {}).items():
             errors.note(kind, count, message)
     errors.write(os.path.join(cfg.output, ERRORS_FILE))
-    run_stage("cluster", lambda: _stage_cluster(cfg, work))
-    clusters = run_stage("keep", lambda: _stage_keep(cfg, work))  # type: ignore[assignment]
-    assert clusters is not None
-    run_stage("write", lambda: _stage_write(cfg, work, clusters))
+    runner.run("cluster", lambda: _stage_cluster(cfg, work))
+    clusters: pa.Table = runner.run("keep", lambda: _stage_keep(cfg, work))
+    runner.run("write", lambda: _stage_write(cfg, work, clusters))
 
     cluster_info = work.done("cluster") or {}
-    reasons = clusters.column("reason").to_numpy(zero_copy_only=False)
-    stats.documents = clusters.num_rows
-    stats.exact_duplicates = int(np.sum(reasons == "exact"))
-    stats.near_duplicates = int(np.sum(reasons == "near"))
-    stats.kept = int(np.sum(clusters.column("kept").to_numpy(zero_copy_only=False)))
-    stats.clusters = int(np.sum(reasons == "original"))
+    stats.stages = runner.stages
+    count_outcomes(stats, clusters)
     stats.skipped_records = errors.count
     stats.input_bytes = int(sketch_info.get("bytes", 0))
     stats.candidates = int(cluster_info.get("candidates", 0))
     stats.verified = int(cluster_info.get("verified", 0))
-    _note_ids_and_keep_field(cfg, work, clusters, outputs)
-    _write_json(os.path.join(cfg.output, STATS_FILE), {"job": "dedup", "engine": "local",
-                                                         "settings": settings_dict(cfg),
-                                                         "stats": stats.to_dict(),
-                                                         "warnings": outputs.warnings()})
-    return clusters, stats
-
-
-def _note_ids_and_keep_field(cfg: DedupConfig, work: _Work, clusters: pa.Table, outputs: Outputs) -> None:
-    """Warnings for what the run decided on purpose: ids used twice, and --keep field:NAME values missing."""
     note_duplicate_ids(clusters, outputs)
-    name = cfg.keep_field
-    if name is not None:
+    if cfg.keep_field is not None:
         missing = 0
         for part in _part_dirs(work):
             priority = pq.read_table(os.path.join(part, "meta.parquet"), columns=["priority"])
             missing += int(np.sum(np.isneginf(priority.column("priority").to_numpy())))
-        field_name = escape(name).replace("{", "{{").replace("}", "}}")
-        outputs.note("keep_field", missing, f"{{n}} document{{s}} without a numeric field '{field_name}' "
-                     f"(--keep field:{field_name}): each ranks below every document of its cluster that "
-                     "has one")
-
-
-def note_duplicate_ids(clusters: pa.Table, outputs: Outputs) -> None:
-    """A warning for ids used by more than one document (both engines)."""
-    ids = clusters.column("id")
-    repeated = len(ids) - pc.count_distinct(ids).as_py() if len(ids) else 0
-    if repeated:
-        counts = pc.value_counts(ids)
-        example = counts.field("values").filter(pc.greater(counts.field("counts"), 1))[0].as_py()
-        example = escape(example).replace("{", "{{").replace("}", "}}")
-        outputs.note("duplicate_id", repeated, "{n} document{s} with an id already used by an earlier one "
-                     f"(e.g. {example!r}; a number and its text, 1 and \"1\", are the same id): each "
-                     "keeps its own row of clusters.parquet, in input order, but 'cluster' and semel explain "
-                     "cannot tell them apart")
-
-
-def settings_dict(cfg: DedupConfig) -> dict:
-    """The settings as recorded in stats.json (and shown by the report)."""
-    d = {k: v for k, v in cfg.__dict__.items() if k not in ("extra", "progress")}
-    d["bands"], d["rows"] = cfg.band_rows
-    return d
+        note_keep_field(cfg, missing, outputs)
+    write_json(LocalFiles(), os.path.join(cfg.output, STATS_FILE),
+               stats_document(cfg, "local", stats, outputs.warnings()))
+    return clusters, stats

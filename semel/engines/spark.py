@@ -37,16 +37,16 @@ import pyarrow.parquet as pq
 
 from semel.cluster import components
 from semel.config import DedupConfig
-from semel.engines.local import (
+from semel.engines.dedup_steps import (
     CLUSTERS_FILE,
     STATS_FILE,
     DedupStats,
-    _keep_values,
     kept_output_path,
     note_duplicate_ids,
     repaired_texts,
     settings_dict,
 )
+from semel.engines.dedup_steps import keep_values as _keep_values
 from semel.engines.spark_session import get_spark, is_local
 from semel.errors import InputError, SemelError, escape
 from semel.grouping import assign_components
