@@ -192,9 +192,10 @@ def dedup(data: Any, output: str | None = None, *, text: str = "text", id: str |
             result = _run_dedup(cfg, engine, master, conf, spark)
         result.output = output
         return result
-    if kind == "spark":
-        raise TypeError("dedup() of a Spark DataFrame is not supported yet: write it to Parquet and run "
-                        "semel.dedup(paths, output, engine='spark')")
+    if kind == "spark":  # the Spark engine, clusters as a DataFrame
+        from semel.spark_frames import dedup_frame
+
+        return dedup_frame(data, text, id, settings, master, conf)
     import pyarrow.parquet as pq
 
     from semel import frames
@@ -214,12 +215,16 @@ def dedup(data: Any, output: str | None = None, *, text: str = "text", id: str |
 def _run_dedup(cfg: DedupConfig, engine: str, master: str | None, conf: Any, spark: Any) -> DedupResult:
     from semel.result import DedupResult
 
+    clusters, stats = run_engine(cfg, engine, master, conf, spark)
+    return DedupResult(clusters=clusters, stats=stats, output=cfg.output)
+
+
+def run_engine(cfg: DedupConfig, engine: str, master: str | None, conf: Any, spark: Any) -> tuple[Any, Any]:
+    """The one place that picks the engine for a dedup run: (clusters table, stats)."""
     if engine == "spark" or spark is not None:
         from semel.engines.spark import run_dedup as run_spark
 
-        clusters, stats = run_spark(cfg, master=master, conf=conf, spark=spark)
-    else:
-        from semel.engines.local import run_dedup
+        return run_spark(cfg, master=master, conf=conf, spark=spark)
+    from semel.engines.local import run_dedup
 
-        clusters, stats = run_dedup(cfg)
-    return DedupResult(clusters=clusters, stats=stats, output=cfg.output)
+    return run_dedup(cfg)

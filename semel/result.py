@@ -19,14 +19,19 @@ class DedupResult:
     `datasets.Dataset`) to its kept rows, as the same type, in order. `output` is None for in-memory data
     (the work folder was temporary)."""
 
-    clusters: pa.Table
+    clusters: pa.Table  # a Spark DataFrame when dedup() was given one
     stats: DedupStats
     output: str | None
     kind: str | None = None
+    row_keys: np.ndarray | None = None  # Spark: the kept rows' keys (semel.spark_frames)
 
     def kept(self, data: Any) -> Any:
         from semel import frames
 
+        if self.kind == "spark":
+            from semel.spark_frames import kept_rows
+
+            return kept_rows(data, self.row_keys)
         kind = self.kind or frames.kind_of(data)
         if kind is None:
             raise TypeError(f"kept() takes the data dedup() was given, not {type(data).__name__}")

@@ -188,3 +188,19 @@ def test_works_without_the_optional_libraries() -> None:
             "print('ok')\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.stdout.strip() == "ok", out.stderr[-2000:]
+
+
+@pytest.mark.spark
+def test_spark_dataframe_goes_to_the_spark_engine(corpus, spark) -> None:
+    docs, _, expected = corpus
+    frame = spark.createDataFrame(as_kind(docs, "pandas")).repartition(3)
+    result = semel.dedup(frame, id="doc", progress=False)
+    clusters = result.clusters
+    assert type(clusters).__name__ == "DataFrame"
+    rows = sorted(clusters.collect(), key=lambda r: r["id"])
+    want = sorted(expected.to_pylist(), key=lambda r: r["id"])
+    assert [r.asDict() for r in rows] == want
+    kept = result.kept(frame)
+    assert type(kept).__name__ == "DataFrame"
+    kept_ids = {r["id"] for r in want if r["kept"]}
+    assert sorted(r["doc"] for r in kept.collect()) == sorted(kept_ids)
