@@ -204,3 +204,13 @@ def test_spark_dataframe_goes_to_the_spark_engine(corpus, spark) -> None:
     assert type(kept).__name__ == "DataFrame"
     kept_ids = {r["id"] for r in want if r["kept"]}
     assert sorted(r["doc"] for r in kept.collect()) == sorted(kept_ids)
+
+
+def test_the_hugging_face_example_runs(tmp_path) -> None:
+    script = os.path.join(os.path.dirname(SEED), "dedup_hf_dataset.py")
+    out = subprocess.run([sys.executable, script, "--demo", str(tmp_path / "ds"), str(tmp_path / "kept")],
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-2000:]
+    kept = datasets.load_from_disk(str(tmp_path / "kept"))
+    clusters = pq.read_table(str(tmp_path / "kept" / "clusters.parquet"))
+    assert len(kept) == sum(clusters.column("kept").to_pylist()) < clusters.num_rows == 12
