@@ -170,12 +170,12 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run_staged(args: argparse.Namespace) -> int:
     """Run the command; inputs and outputs given as URLs (s3://...) are staged locally (semel.io.remote)."""
-    from semel.io import remote
-
     inputs, output = list(getattr(args, "inputs", None) or []), getattr(args, "output", None)
     if getattr(args, "engine", "local") != "local" or not any(  # Spark reads URLs through Hadoop
-            remote.is_url(p) or p.startswith("file://") for p in [*inputs, output or ""]):
+            "://" in p for p in [*inputs, output or ""]):
         return int(args.func(args) or 0)
+    from semel.io import remote  # semel.io loads pyarrow: only for URLs
+
     with remote.staged(inputs, output, folder=args.command == "dedup") as staging:
         args.inputs, args.output = staging.inputs, staging.output
         return int(args.func(args) or 0)

@@ -70,3 +70,6 @@ def test_listed_summaries_match_each_command_and_help_loads_no_job() -> None:
             "sys.stderr.write(repr([m for m in ('numba', 'pyarrow', 'numpy') if m in sys.modules]))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stderr == "[]" and "dedup" in out.stdout
+    code = code.replace("['--help']", "['repair', 'examples/seed.txt']")  # one text: the pure-Python kernel
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stderr == "[]" and out.stdout.startswith("Sullo sfondo")
