@@ -15,7 +15,7 @@ def spark() -> Iterator[Any]:
         import pyspark  # noqa: F401
     except ImportError:
         pytest.fail("the Spark tests need PySpark: pip install -e '.[spark]' (or deselect: -m 'not spark')")
-    from semel.engines.spark_session import get_spark, java_version
+    from semel.engines.spark.session import get_spark, java_version
 
     if (java_version() or 0) < 17:
         pytest.fail("the Spark tests need Java 17+ (Debian: openjdk-17-jre-headless), or -m 'not spark'")

@@ -52,6 +52,7 @@ def gz_runs(spark, tmp_path_factory: pytest.TempPathFactory) -> dict:
     conf = {"spark.sql.shuffle.partitions": "3"}
     mp = pytest.MonkeyPatch()
     mp.setenv("SEMEL_KILL_AT", "cluster")
+    mp.setenv("SEMEL_KILL_HOW", "interrupt")  # in-process: the shared session must survive
     try:
         with pytest.raises(KeyboardInterrupt):
             semel.dedup(corpus, out, engine="spark", spark=spark, conf=conf, progress=False)
@@ -135,7 +136,7 @@ def test_missing_java_is_a_clear_one_line_error(tmp_path) -> None:
 def test_bucket_pairs_match_join_band_rule() -> None:
     import numpy as np
 
-    from semel.engines.spark import bucket_pairs
+    from semel.engines.spark.arrays import bucket_pairs
 
     offsets = np.array([0, 3, 8], dtype=np.int64)
     members = np.array([1, 4, 9, 0, 2, 3, 5, 7], dtype=np.int64)
@@ -151,7 +152,7 @@ def test_batch_verification_matches_join_band_on_each_pair() -> None:
 
     from semel.cluster import roots
     from semel.config import DedupConfig
-    from semel.engines.spark import _mini_col, _packed, verify_pairs
+    from semel.engines.spark.arrays import mini_col, packed, verify_pairs
     from semel.lsh import Scratch, join_band, longest_document, min_agreement
     from semel.sketch import sketch_batch
     from semel.weights import Weights
@@ -165,8 +166,8 @@ def test_batch_verification_matches_join_band_on_each_pair() -> None:
     pairs = [(a, b) for a in range(n) for b in range(a + 1, n)]
     left = np.array([p[0] for p in pairs])
     right = np.array([p[1] for p in pairs])
-    seq = _packed(sk.seq_offsets, sk.seq)
-    mini = _mini_col(sk.mini)
+    seq = packed(sk.seq_offsets, sk.seq)
+    mini = mini_col(sk.mini)
     got = verify_pairs(cfg, seq.take(pa.array(left)), seq.take(pa.array(right)),
                        mini.take(pa.array(left)), mini.take(pa.array(right)))
     min_agree = min_agreement(cfg.threshold, sk.mini.shape[1])

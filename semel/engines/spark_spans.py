@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from semel.engines.spark_session import get_spark
+from semel.engines.spark.session import get_spark
 from semel.jobs.lines import DEFAULT_MIN_CHARS, DEFAULT_MODE, threshold
 from semel.jobs.lines import MODES as LINES_MODES
 from semel.jobs.substrings import DEFAULT_MIN_TOKENS, shard_texts

@@ -1,0 +1,200 @@
+"""The cluster stage on Spark: exact groups, band buckets -> candidate pairs -> verified edges, document
+frequencies for the df weights, and connected components."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from semel.config import DedupConfig
+from semel.engines.spark.arrays import (
+    bucket_pairs,
+    components_one_task,
+    ragged,
+    verify_pairs,
+)
+from semel.engines.spark.sketch import documents
+from semel.engines.workdir import WorkDir
+from semel.errors import SemelError
+from semel.weights import (
+    SAMPLE_MASK,
+    Weights,
+    df_floor,
+    exact_counts,
+    sample_cutoff,
+    sample_floor,
+    sample_rate,
+    scratch_for,
+)
+
+#: Components of at most this many edges are found in one task by union-find (16 bytes an edge); above it,
+#: by large-star / small-star rounds over the cluster. `--conf spark.semel.oneTaskEdges=N` changes it.
+ONE_TASK_EDGES = 50_000_000
+
+
+def _one_task_components(edges: Any) -> Any:
+    """(node, label) by union-find in one task: one job, whatever the diameter of the components."""
+    def task(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        parts = [(b.column("a").to_numpy(), b.column("b").to_numpy()) for b in batches if b.num_rows]
+        a = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, np.int64)
+        b = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0, np.int64)
+        del parts
+        nodes, labels = components_one_task(a.astype(np.int64), b.astype(np.int64))
+        for s in range(0, len(nodes), 1 << 20):
+            yield pa.RecordBatch.from_arrays([pa.array(nodes[s:s + (1 << 20)]),
+                                              pa.array(labels[s:s + (1 << 20)])], names=["node", "label"])
+
+    return edges.select("a", "b").repartition(1).mapInArrow(task, "node long, label long")
+
+
+def _star_components(spark: Any, edges: Any) -> Any:
+    """(node, label = smallest node of its component) by large-star / small-star on DataFrames
+    (Kiveris et al. 2014). Each round is materialised once (localCheckpoint: cached blocks, lineage cut)
+    and one more job checks convergence: two jobs a round."""
+    from pyspark.sql import functions as F
+
+    e = edges.select(F.greatest("a", "b").alias("a"), F.least("a", "b").alias("b")).where("a != b").distinct()
+    e = e.localCheckpoint(eager=True)
+    for _ in range(200):
+        # large star: every neighbour larger than u joins the smallest of u's neighbourhood
+        both = e.select(F.col("a").alias("u"), F.col("b").alias("v")).union(
+            e.select(F.col("b").alias("u"), F.col("a").alias("v")))
+        m = both.groupBy("u").agg(F.least(F.min("v"), F.col("u")).alias("m"))
+        large = (both.join(m, "u").where(F.col("v") > F.col("u"))
+                 .select(F.col("v").alias("a"), F.col("m").alias("b")).where("a != b"))
+        # small star: u and its smaller neighbours join the smallest of them
+        d = large.select(F.greatest("a", "b").alias("u"), F.least("a", "b").alias("v")).distinct()
+        ms = d.groupBy("u").agg(F.min("v").alias("m"))
+        small = (d.join(ms, "u").where(F.col("v") != F.col("m"))
+                 .select(F.col("v").alias("a"), F.col("m").alias("b"))
+                 .union(ms.select(F.col("u").alias("a"), F.col("m").alias("b"))).distinct())
+        e = small.localCheckpoint(eager=True)
+        # done when the edges form stars: no root points anywhere and no node points at two roots
+        roots_ = e.select(F.col("b").alias("a")).distinct()
+        inner = e.select("a").join(roots_, "a", "left_semi")
+        multi = e.groupBy("a").count().where("count > 1").select("a")
+        if inner.union(multi).limit(1).count() == 0:
+            return e.select(F.col("a").alias("node"), F.col("b").alias("label"))
+    raise SemelError("connected components did not converge in 200 rounds")
+
+
+def _collection_weights(spark: Any, cfg: DedupConfig, reps: Any, path: str) -> int:
+    """Write the shingles at or above the df floor with their document counts (among the distinct
+    documents `reps`, by a group-by) to `path`; return how many documents were counted. The embedded
+    engine gets the same counts for the same shingles (semel.weights)."""
+    from pyspark.sql import functions as F
+
+    ngram = cfg.ngram
+    n = reps.count()
+    rate, floor = sample_rate(n), sample_floor(n)
+    # the embedded engine's sample (semel.weights.in_sample): the low bits of the exact key's high word
+    reps = reps.where((F.col("exact0").bitwiseAND(SAMPLE_MASK)) < sample_cutoff(rate))
+
+    def count_task(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for b in batches:
+            off, val = ragged(b.column("seq"))
+            docs = np.arange(len(off) - 1, dtype=np.int64)
+            values, counts = exact_counts(off, val, docs, ngram, np.zeros((2, 0), np.uint8), 0,
+                                          *scratch_for(off))
+            yield pa.RecordBatch.from_arrays([pa.array(values.astype(np.int64)), pa.array(counts)],
+                                             names=["v", "c"])
+
+    (reps.select("seq").mapInArrow(count_task, "v long, c long").groupBy("v")
+     .agg(F.sum("c").alias("c")).where(F.col("c") >= floor).write.mode("overwrite").parquet(path))
+    return n
+
+
+def load_weights(spark: Any, path: str, documents: int) -> Weights:
+    """The Weights table from what `_collection_weights` wrote (none when nothing was counted)."""
+    if documents <= df_floor(documents):
+        return Weights.none()
+    table = spark.read.parquet(path).toArrow()
+    values = table.column("v").to_numpy().astype(np.uint32)
+    return Weights.from_counts(values, table.column("c").to_numpy().astype(np.int64), documents,
+                               sample_rate(documents))
+
+
+def stage_cluster(spark: Any, cfg: DedupConfig, work: WorkDir, info: dict) -> dict:
+    from pyspark.sql import functions as F
+
+    docs = documents(spark, cfg, work, info)
+    # every edge in one table: exact copies (row -> first of its exact group; n = 0) and every candidate
+    # pair with how many bands proposed it (n) and whether it verified (ok)
+    parts = []
+    if cfg.exact:
+        first = docs.groupBy("exact0", "exact1").agg(F.min("row").alias("first"))
+        tagged = docs.select("row", "exact0", "exact1", "bands", "seq").join(first, ["exact0", "exact1"])
+        parts.append(tagged.where(F.col("row") != F.col("first"))
+                     .select(F.col("row").alias("a"), F.col("first").alias("b"), F.lit(0).cast("long")
+                             .alias("n"), F.lit(True).alias("ok")))
+        reps = tagged.where(F.col("row") == F.col("first"))
+    else:
+        reps = docs
+    weights = Weights.none()
+    weight_docs = 0
+    if cfg.near:
+        reps = reps.where(F.length("seq") > 0)
+        if cfg.df_weights:
+            weight_docs = _collection_weights(spark, cfg, reps, work.path("cluster", "weights"))
+            weights = load_weights(spark, work.path("cluster", "weights"), weight_docs)
+        reps = reps.select("row", "bands")
+        buckets = (reps.select("row", F.posexplode("bands").alias("band", "key"))
+                   .groupBy("band", "key").agg(F.collect_list("row").alias("members"))
+                   .where(F.size("members") > 1).select("members"))
+        max_bucket, window = cfg.max_bucket, cfg.bucket_window
+
+        def pairs_task(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+            for b in batches:
+                col = b.column("members")
+                offsets = col.offsets.to_numpy().astype(np.int64)
+                values = col.values.to_numpy().astype(np.int64)
+                offsets = offsets - offsets[0]
+                values = values[col.offsets[0].as_py(): col.offsets[-1].as_py()]
+                for k in range(len(offsets) - 1):  # sort each bucket by row (collect_list has no order)
+                    values[offsets[k]:offsets[k + 1]].sort()
+                left, right = bucket_pairs(offsets, values, max_bucket, window)
+                yield pa.RecordBatch.from_arrays([pa.array(left), pa.array(right)], names=["a", "b"])
+
+        pairs = (buckets.mapInArrow(pairs_task, "a long, b long").groupBy("a", "b")
+                 .agg(F.count(F.lit(1)).alias("n")))
+        seqs = docs.select("row", "seq", "mini")
+
+        def verify_task(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+            for b in batches:
+                ok = verify_pairs(cfg, b.column("sa"), b.column("sb"), b.column("ma"), b.column("mb"),
+                                  weights)
+                yield pa.RecordBatch.from_arrays([b.column("a"), b.column("b"), b.column("n"), pa.array(ok)],
+                                                 names=["a", "b", "n", "ok"])
+
+        joined = (pairs.join(seqs.select(F.col("row").alias("a"), F.col("seq").alias("sa"),
+                                         F.col("mini").alias("ma")), "a")
+                  .join(seqs.select(F.col("row").alias("b"), F.col("seq").alias("sb"),
+                                    F.col("mini").alias("mb")), "b"))
+        parts.append(joined.select("a", "b", "n", "sa", "sb", "ma", "mb")
+                     .mapInArrow(verify_task, "a long, b long, n long, ok boolean"))
+    labels_dir = work.path("cluster", "labels")
+    candidates = verified = 0
+    if parts:
+        edges_dir = work.path("cluster", "edges")
+        table = parts[0] if len(parts) == 1 else parts[0].unionByName(parts[1])
+        table.write.mode("overwrite").parquet(edges_dir)
+        all_edges = spark.read.parquet(edges_dir)
+        agg = all_edges.agg(F.sum("n"), F.count(F.when(F.col("n") == 0, 1)),
+                            F.count(F.when(F.col("ok"), 1))).collect()[0]
+        candidates, exact_links, n_edges = int(agg[0] or 0), int(agg[1] or 0), int(agg[2] or 0)
+        edges = all_edges.where("ok").select("a", "b")
+        limit = int(spark.conf.get("spark.semel.oneTaskEdges", str(ONE_TASK_EDGES)))
+        labels = _one_task_components(edges) if n_edges <= limit else _star_components(spark, edges)
+        labels.write.mode("overwrite").parquet(labels_dir)
+        # verified: the near links that joined two exact groups, as the embedded engine counts them
+        # (groups = documents - exact links; components = documents - nodes + labels)
+        nodes, comps = spark.read.parquet(labels_dir).agg(F.count(F.lit(1)), F.countDistinct("label")).first()
+        verified = int(nodes) - int(comps) - exact_links
+    else:
+        spark.createDataFrame([], "node long, label long").write.mode("overwrite").parquet(labels_dir)
+    done = {"candidates": candidates, "verified": verified, "weight_docs": weight_docs,
+            "frequent_shingles": weights.frequent}
+    work.mark_done("cluster", done)
+    return done

@@ -1,0 +1,107 @@
+"""The keep stage on Spark: whole components through `semel.grouping.assign_components`, then the one
+clusters.parquet file the embedded engine writes."""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from semel.config import DedupConfig
+from semel.engines.dedup_steps import (
+    CLUSTERS_FILE,
+)
+from semel.engines.spark.arrays import (
+    MINI_DTYPE,
+    ragged,
+)
+from semel.engines.spark.cluster import (
+    load_weights,
+)
+from semel.engines.spark.fs import HadoopFiles, join
+from semel.engines.spark.sketch import documents
+from semel.engines.workdir import WorkDir
+from semel.grouping import assign_components
+from semel.lsh import Scratch, longest_document
+from semel.weights import (
+    Weights,
+)
+
+
+def assign_task(cfg: DedupConfig, weights: Weights) -> Callable[[Iterator[pa.RecordBatch]],
+                                                                Iterator[pa.RecordBatch]]:
+    """mapInArrow task: whole components, rows sorted by (label, keep-priority order) -> (row, kept_row,
+    sim) by the embedded engine's own `semel.grouping.assign_components`."""
+    rule = cfg.rule()
+
+    def task(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        table = pa.Table.from_batches([b for b in batches if b.num_rows])
+        if table.num_rows == 0:
+            return
+        labels = table.column("label").to_numpy()
+        rows = table.column("row").to_numpy()
+        starts = np.flatnonzero(np.r_[True, labels[1:] != labels[:-1]])
+        comp_offsets = np.r_[starts, len(labels)].astype(np.int64)
+        off, val = ragged(table.column("seq"))
+        mini = ragged(table.column("mini"))[1].view(MINI_DTYPE).reshape(table.num_rows, -1)
+        exact = np.stack([table.column("exact0").to_numpy(), table.column("exact1").to_numpy()], axis=1)
+        members = np.arange(table.num_rows, dtype=np.int64)
+        min_agree = cfg.min_agree(mini.shape[1])
+        kept = np.empty(table.num_rows, dtype=np.int64)
+        sim = np.empty(table.num_rows, dtype=np.float64)
+        assign_components(comp_offsets, members, off, val, np.ascontiguousarray(exact).view(np.uint64),
+                          cfg.exact, np.ascontiguousarray(mini), min_agree, rule, weights.arrays(),
+                          Scratch(longest_document(off)).arrays(), kept, sim)
+        yield pa.RecordBatch.from_arrays([pa.array(rows), pa.array(rows[kept]), pa.array(np.round(sim, 6))],
+                                         names=["row", "kept_row", "sim"])
+
+    return task
+
+
+def stage_keep(spark: Any, cfg: DedupConfig, work: WorkDir, info: dict) -> None:
+    from pyspark.sql import functions as F
+
+    fs = HadoopFiles(spark)
+
+    docs = documents(spark, cfg, work, info).select("row", "id", "priority", "exact0", "exact1", "seq",
+                                                    "mini", "file", "line")
+    labels = spark.read.parquet(work.path("cluster", "labels"))
+    lab = (docs.join(labels.withColumnRenamed("node", "row"), "row", "left")
+           .withColumn("label", F.coalesce("label", "row")))
+    weight_docs = int((work.done("cluster") or {}).get("weight_docs", 0))
+    weights = load_weights(spark, work.path("cluster", "weights"), weight_docs) if weight_docs else \
+        Weights.none()
+    # inside each component, the greedy pass of semel.grouping in keep-priority order (highest priority,
+    # then smallest id, then first row): every removed document is verified against its kept one
+    sizes = lab.groupBy("label").agg(F.count(F.lit(1)).alias("n")).where("n > 1").select("label")
+    multi = lab.join(sizes, "label").withColumn("negp", -F.col("priority"))
+    assigned = (multi.select("label", "row", "id", "negp", "exact0", "exact1", "seq", "mini")
+                .repartition("label")
+                .sortWithinPartitions("label", F.asc_nulls_last("negp"), "id", "row")
+                .mapInArrow(assign_task(cfg, weights), "row long, kept_row long, sim double"))
+    c = (lab.join(assigned, "row", "left")
+         .withColumn("kept_row", F.coalesce("kept_row", "row"))
+         .withColumn("sim", F.coalesce("sim", F.lit(1.0))))
+    keepers = c.select(F.col("row").alias("kept_row"), F.col("id").alias("cluster"),
+                       F.col("exact0").alias("k0"), F.col("exact1").alias("k1"))
+    size = c.groupBy("kept_row").agg(F.count(F.lit(1)).alias("cluster_size"))
+    clusters = (c.join(keepers, "kept_row").join(size, "kept_row")
+                .withColumn("kept", F.col("row") == F.col("kept_row"))
+                .withColumn("same_exact", (F.col("exact0") == F.col("k0")) & (F.col("exact1") == F.col("k1")))
+                .withColumn("similarity", F.when(F.col("kept") | F.col("same_exact"), F.lit(1.0))
+                            .otherwise(F.col("sim")))
+                .withColumn("reason", F.when(F.col("kept"), F.when(F.col("cluster_size") > 1, "original")
+                                             .otherwise("unique"))
+                            .when(F.col("same_exact"), "exact").otherwise("near")))
+    table_dir = work.path("keep", "clusters")
+    clusters.select("row", "id", "cluster", "kept", "reason", "similarity", "cluster_size", "file", "line") \
+        .write.mode("overwrite").parquet(table_dir)
+    # one parquet FILE like the embedded engine's: one task writes it, in input order (5 small columns)
+    single = work.path("keep", "single")
+    (spark.read.parquet(table_dir).repartition(1).sortWithinPartitions("row")
+     .select("id", "cluster", "kept", "reason", "similarity", F.col("cluster_size").cast("long"))
+     .write.mode("overwrite").option("compression", "zstd").parquet(single))
+    parts = fs.parts(single, ".parquet")
+    fs.move(parts[0], join(cfg.output, CLUSTERS_FILE))
+    work.mark_done("keep", {})

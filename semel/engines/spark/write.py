@@ -1,0 +1,137 @@
+"""The write stage on Spark: the kept documents in the input's format (JSONL lines byte for byte, Parquet
+rows), merged into one local file or left as part files on a cluster filesystem."""
+from __future__ import annotations
+
+import gzip
+import shutil
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from semel.config import DedupConfig
+from semel.engines.dedup_steps import (
+    kept_output_path,
+)
+from semel.engines.spark.fs import HadoopFiles, local_path
+from semel.engines.spark.read import (
+    open_bytes,
+)
+from semel.engines.workdir import WorkDir
+from semel.errors import SemelError
+from semel.io import atomic_path
+from semel.io.formats import split_compression
+
+
+def _split_lines_task(files: dict[str, tuple[int, str, str]]
+                      ) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
+    """mapInArrow task: a JSONL file's bytes -> (file, line number, the line as is, without its newline)."""
+
+    def task(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            paths = batch.column("path").to_pylist()
+            for i, path in enumerate(paths):
+                index, display, _ = files[path]
+                data = open_bytes(batch.column("content")[i].as_py(), display).read()
+                lines = data.split(b"\n")
+                if lines and lines[-1] == b"":
+                    lines.pop()
+                n = len(lines)
+                for s in range(0, n, 65536):
+                    chunk = lines[s:s + 65536]
+                    yield pa.RecordBatch.from_arrays([
+                        pa.array(np.full(len(chunk), index, np.int32)),
+                        pa.array(np.arange(s + 1, s + 1 + len(chunk), dtype=np.int64)),
+                        pa.array([c.decode("utf-8", "surrogateescape") for c in chunk], pa.string())],
+                        names=["file", "line", "value"])
+
+    return task
+
+
+def stage_write(spark: Any, cfg: DedupConfig, work: WorkDir, files: list[tuple[str, str, str]]
+                ) -> str | None:
+    from pyspark.sql import functions as F
+
+    fs = HadoopFiles(spark)
+
+    out_path = kept_output_path(cfg)
+    if out_path is None:
+        return None
+    kept = spark.read.parquet(work.path("keep", "clusters")).where("kept").select("file", "line")
+    tmp = work.path("write", "kept")
+    fmt = files[0][2]
+    if fmt == "jsonl" and not cfg.repair:
+        table = {uri: (i, display, f) for i, (uri, display, f) in enumerate(files)}
+        lines = (spark.read.format("binaryFile").load([u for u, _, _ in files]).select("path", "content")
+                 .mapInArrow(_split_lines_task(table), "file int, line long, value string"))
+        (lines.join(kept, ["file", "line"]).orderBy("file", "line").select("value")
+         .write.mode("overwrite").text(tmp))
+        suffix = ".txt"
+    elif fmt == "parquet" and not cfg.repair:
+        src = (spark.read.parquet(*[u for u, _, _ in files])
+               .select("*", F.col("_metadata.file_path").alias("__path"),
+                       F.col("_metadata.row_index").alias("__index")))
+        paths = spark.createDataFrame([(i, u) for i, (u, _, _) in enumerate(files)], "file int, __uri string")
+        keep_rows = (kept.join(F.broadcast(paths), "file")
+                     .select(F.col("__uri"), (F.col("line") - 1).alias("__index"), "file"))
+        same_file = F.expr("parse_url(__path, 'PATH')") == F.expr("parse_url(__uri, 'PATH')")
+        joined = src.join(keep_rows, same_file & (src["__index"] == keep_rows["__index"]))
+        cols = [c for c in src.columns if c not in ("__path", "__index")]
+        (joined.orderBy("file", src["__index"]).select(*[src[c] for c in cols])
+         .write.mode("overwrite").parquet(tmp))
+        suffix = ".parquet"
+    else:
+        raise SemelError("the Spark engine writes kept documents for JSONL and Parquet inputs without "
+                         "--repair; use --no-kept and select from clusters.parquet")
+    parts = fs.parts(tmp, suffix)
+    if fs.is_local(cfg.output):
+        merge_local([local_path(p) for p in parts], out_path, suffix)
+    else:  # on a cluster filesystem the kept documents stay a folder of part files
+        fs.rename(tmp, out_path)
+    work.mark_done("write", {"path": out_path})
+    return out_path
+
+
+def merge_local(parts: list[str], out_path: str, suffix: str) -> None:
+    """Concatenate Spark's part files into the one file the embedded engine writes (same name, same codec)."""
+    if suffix == ".parquet":
+        with atomic_path(out_path) as tmp:
+            writer: pq.ParquetWriter | None = None
+            for p in parts:
+                pf = pq.ParquetFile(p)
+                for b in pf.iter_batches():
+                    if writer is None:
+                        writer = pq.ParquetWriter(tmp, b.schema, compression="zstd")
+                    writer.write_batch(b)
+            if writer is None:
+                pq.write_table(pa.table({}), tmp)
+            else:
+                writer.close()
+        return
+    _, comp = split_compression(out_path)
+    with atomic_path(out_path) as tmp, open(tmp, "wb") as raw:
+        if comp == "gzip":
+            sink: Any = gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=6, mtime=0)
+        elif comp == "zstd":
+            import zstandard
+
+            sink = zstandard.ZstdCompressor(level=3).stream_writer(raw, closefd=False)
+        else:
+            sink = raw
+        for p in parts:
+            with open(p, "rb") as f:
+                shutil.copyfileobj(f, sink, 16 << 20)
+        if sink is not raw:
+            sink.close()
+
+
+
+def read_clusters(spark: Any, path: str, fs: HadoopFiles) -> pa.Table:
+    if fs.is_local(path):
+        return pq.read_table(local_path(fs.qualify(path)))
+    df = spark.read.parquet(path)
+    if hasattr(df, "toArrow"):
+        return df.toArrow()
+    return pa.Table.from_pandas(df.toPandas(), preserve_index=False)
