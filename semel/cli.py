@@ -43,6 +43,9 @@ SUMMARIES = {
     "substrings": "remove long passages repeated across documents (suffix array)",
     "explain": "why one document was kept or removed",
     "report": "an HTML report of a finished run: what was removed and why",
+    "index": "build a saved index of a dedup run's kept documents",
+    "check": "is this text a copy of an indexed document?",
+    "serve": "answer 'have I seen this text?' over HTTP from a saved index",
 }
 
 COMMANDS = ("repair", "dedup", "params", "lines", "substrings", "explain", "report", "index", "check",

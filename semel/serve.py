@@ -75,6 +75,7 @@ class Service:
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive: a client reuses one connection
+    disable_nagle_algorithm = True  # else a reply's second segment waits for the client's delayed ACK (40 ms)
     server: Server
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet: one line per request is noise

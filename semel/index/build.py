@@ -9,6 +9,7 @@ plus one band, not the token sequences of the collection.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 import numpy as np
 import pyarrow as pa
@@ -20,12 +21,12 @@ from semel.grouping import priority_order
 from semel.index.format import (
     WEIGHTS,
     Manifest,
-    SegmentData,
     next_segment_name,
     read_manifest,
     settings_change,
     similarity_settings,
     write_manifest,
+    write_segment,
 )
 from semel.io.atomic import commit, remove_path
 
@@ -60,22 +61,24 @@ class RunParts:
                 out[sel] = a[docs[sel] - starts[k]]
         return out
 
-    def bands(self, docs: np.ndarray) -> np.ndarray:
-        """uint64[bands, len(docs)]: the band keys of `docs`."""
-        arrays = self.load("bands")
-        starts = np.cumsum([0] + [a.shape[1] for a in arrays])
+    def band(self, b: int, docs: np.ndarray) -> np.ndarray:
+        """uint64[len(docs)]: the keys of `docs` in band b."""
+        arrays = [a[b] for a in self.load("bands")]
+        starts = np.cumsum([0] + [len(a) for a in arrays])
         part = np.searchsorted(starts, docs, side="right") - 1
-        out = np.empty((arrays[0].shape[0], len(docs)), np.uint64)
+        out = np.empty(len(docs), np.uint64)
         for k, a in enumerate(arrays):
             sel = np.flatnonzero(part == k)
             if len(sel):
-                out[:, sel] = a[:, docs[sel] - starts[k]]
+                out[sel] = a[docs[sel] - starts[k]]
         return out
 
-    def sequences(self, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(offsets, tokens) of `docs`, in that order."""
+    def bands_count(self) -> int:
+        return int(self.load("bands")[0].shape[0]) if self.parts else 0
+
+    def sequences(self, docs: np.ndarray) -> tuple[np.ndarray, Callable[[np.ndarray], None]]:
+        """(offsets of `docs`' token sequences in that order, a function filling an array with them)."""
         offs = self.load("seq_offsets")
-        seqs = self.load("seq")
         starts = np.cumsum([0] + [len(o) - 1 for o in offs])
         part = np.searchsorted(starts, docs, side="right") - 1
         local = docs - starts[part]
@@ -87,10 +90,13 @@ class RunParts:
             hi[sel] = o[local[sel] + 1] - o[0]
         offsets = np.zeros(len(docs) + 1, np.int64)
         np.cumsum(hi - lo, out=offsets[1:])
-        out = np.empty(int(offsets[-1]), np.uint32)
-        for i in range(len(docs)):
-            out[offsets[i]:offsets[i + 1]] = seqs[part[i]][lo[i]:hi[i]]
-        return offsets, out
+
+        def fill(out: np.ndarray) -> None:
+            seqs = self.load("seq")
+            for i in range(len(docs)):
+                out[offsets[i]:offsets[i + 1]] = seqs[part[i]][lo[i]:hi[i]]
+
+        return offsets, fill
 
 
 def kept_in_order(parts: RunParts, kept: np.ndarray, exclude: np.ndarray | None = None) -> np.ndarray:
@@ -112,10 +118,9 @@ def _segment_from_run(root: str, name: str, parts: RunParts, docs: np.ndarray, r
     priority = parts.meta.column("priority").to_numpy()[docs].astype(np.float64)
     if keep_first:  # rows of this run follow every earlier one
         priority = -(parts.meta.column("row").to_numpy()[docs].astype(np.float64) + row_base)
-    offsets, seq = parts.sequences(docs)
-    data = SegmentData.from_docs(ids, priority, parts.rows("exact", docs), parts.rows("mini", docs), offsets,
-                                 seq, parts.bands(docs))
-    return data.save(root, name)
+    offsets, fill = parts.sequences(docs)
+    return write_segment(root, name, ids, priority, parts.rows("exact", docs), parts.rows("mini", docs),
+                         offsets, fill, parts.bands_count(), lambda b: parts.band(b, docs))
 
 
 def build_index(work: str, clusters_path: str, cfg: DedupConfig, root: str) -> Manifest:

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -71,6 +72,13 @@ def settings_change(index_settings: dict, cfg: DedupConfig) -> str | None:
         if mine.get(key) != value:
             return f"{key} is {mine.get(key)!r} here but {value!r} in the index"
     return None
+
+
+def read_only(array: np.ndarray) -> np.ndarray:
+    """A read-only view (numba compiles a kernel once per array flavour; saved segments are read-only)."""
+    view = np.asarray(array).view()
+    view.flags.writeable = False
+    return view
 
 
 def fold32(keys: np.ndarray) -> np.ndarray:
@@ -151,14 +159,36 @@ class SegmentData:
     def __init__(self, ids: pa.Array, priority: np.ndarray, arrays: dict[str, np.ndarray]) -> None:
         self.ids = ids
         self.priority = priority
-        for name in self.FILES:
-            setattr(self, name, arrays[name])
+        for name in self.FILES:  # read-only like the memory maps: one compiled kernel for both
+            setattr(self, name, read_only(arrays[name]))
         self.documents = len(priority)
         lengths = np.diff(self.seq_offsets)
         self.longest = int(lengths.max()) if self.documents else 0
 
     def id_of(self, position: int) -> str:
         return self.ids[position].as_py()
+
+    # what a lookup reads (semel.index.query.Segment reads the same from disk)
+    def band_block(self, b: int, lo: int, hi: int) -> np.ndarray:
+        """Band b's sorted keys at positions [lo, hi)."""
+        return self.band_keys[b, lo:hi]
+
+    def band_docs_at(self, b: int, lo: int, hi: int) -> np.ndarray:
+        """The documents of band b's sorted keys at positions [lo, hi)."""
+        return self.band_docs[b, lo:hi]
+
+    def mini_rows(self, docs: np.ndarray) -> np.ndarray:
+        """The sketch bins of `docs`."""
+        return self.mini[docs]
+
+    def tokens(self, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(offsets, tokens) of `docs`, in that order."""
+        lengths = self.seq_offsets[docs + 1] - self.seq_offsets[docs]
+        offsets = np.zeros(len(docs) + 1, np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        seq = np.concatenate([self.seq[self.seq_offsets[d]:self.seq_offsets[d + 1]] for d in docs]) \
+            if len(docs) else np.zeros(0, np.uint32)
+        return offsets, seq
 
     @classmethod
     def from_docs(cls, ids: pa.Array, priority: np.ndarray, exact: np.ndarray, mini: np.ndarray,
@@ -200,22 +230,68 @@ class SegmentData:
                              np.concatenate([first.folded_bands(), then.folded_bands()], axis=1))
 
     def save(self, root: str, name: str) -> dict:
-        """Write as segment `name` of the index at `root` (temporary folder, fsync, rename); return its
-        manifest entry."""
-        final = os.path.join(root, name)
-        tmp = final + ".tmp"
-        remove_path(tmp)
-        os.makedirs(tmp)
-        table = pa.table({"id": self.ids, "priority": pa.array(self.priority, pa.float64())})
-        with pa.OSFile(os.path.join(tmp, "docs.arrow"), "wb") as sink, \
-                pa.ipc.new_file(sink, table.schema) as writer:
-            writer.write_table(table)
-        for file in self.FILES:
-            np.save(os.path.join(tmp, file + ".npy"), getattr(self, file), allow_pickle=False)
-        for entry in os.listdir(tmp):
-            with open(os.path.join(tmp, entry), "rb") as f:
-                os.fsync(f.fileno())
-        _fsync_dir(tmp)
-        os.rename(tmp, final)
-        _fsync_dir(root)
-        return {"name": name, "documents": self.documents, "longest": self.longest}
+        """Write as segment `name` of the index at `root`; return its manifest entry."""
+        folded = self.folded_bands()
+
+        def fill(out: np.ndarray) -> None:
+            out[:] = self.seq
+
+        return write_segment(root, name, self.ids, self.priority, self.exact, self.mini, self.seq_offsets,
+                             fill, folded.shape[0], lambda b: folded[b])
+
+
+def write_segment(root: str, name: str, ids: pa.Array, priority: np.ndarray, exact: np.ndarray,
+                  mini: np.ndarray, seq_offsets: np.ndarray, fill_seq: Callable[[np.ndarray], None],
+                  bands: int, band: Callable[[int], np.ndarray]) -> dict:
+    """Write segment `name` of n documents (in keep-priority order) into a temporary folder, fsync it and
+    rename it into place; return its manifest entry. The token sequences are written by `fill_seq` into a
+    memory-mapped file and the band tables one band at a time (`band(b)`: the documents' keys in band b),
+    so the peak is the per-document arrays plus one band, not the segment."""
+    final = os.path.join(root, name)
+    tmp = final + ".tmp"
+    remove_path(tmp)
+    os.makedirs(tmp)
+    n = len(priority)
+    table = pa.table({"id": pa.array(ids, pa.string()),
+                      "priority": pa.array(np.asarray(priority), pa.float64())})
+    with pa.OSFile(os.path.join(tmp, "docs.arrow"), "wb") as sink, \
+            pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table)
+
+    def path(file: str) -> str:
+        return os.path.join(tmp, file + ".npy")
+
+    exact = np.asarray(exact, np.uint64).reshape(n, 2)
+    offsets = np.asarray(seq_offsets, np.int64)
+    np.save(path("exact"), exact, allow_pickle=False)
+    np.save(path("mini"), np.ascontiguousarray(mini), allow_pickle=False)
+    np.save(path("seq_offsets"), offsets - offsets[0], allow_pickle=False)
+    seq = np.lib.format.open_memmap(path("seq"), "w+", np.uint32, (int(offsets[-1] - offsets[0]),))
+    fill_seq(seq)
+    seq.flush()
+    del seq
+    keys = np.lib.format.open_memmap(path("band_keys"), "w+", np.uint32, (bands, n))
+    docs = np.lib.format.open_memmap(path("band_docs"), "w+", np.uint32, (bands, n))
+    fence = np.empty((bands, -(-n // FENCE)), np.uint32)
+    for b in range(bands):
+        k = fold32(band(b))
+        order = np.argsort(k, kind="stable")
+        keys[b] = k[order]
+        docs[b] = order
+        fence[b] = keys[b, ::FENCE]
+    keys.flush()
+    docs.flush()
+    del keys, docs
+    np.save(path("band_fence"), fence, allow_pickle=False)
+    high = exact[:, 0]
+    by_exact = np.argsort(high, kind="stable")
+    np.save(path("exact_keys"), high[by_exact], allow_pickle=False)
+    np.save(path("exact_docs"), by_exact.astype(np.uint32), allow_pickle=False)
+    for entry in os.listdir(tmp):
+        with open(os.path.join(tmp, entry), "rb") as f:
+            os.fsync(f.fileno())
+    _fsync_dir(tmp)
+    os.rename(tmp, final)
+    _fsync_dir(root)
+    longest = int(np.max(np.diff(offsets))) if n else 0
+    return {"name": name, "documents": n, "longest": longest}

@@ -29,6 +29,7 @@ class LiveIndex:
         self.root = root
         self.index = Index(root)
         self._fold_log()
+        self.index.warm()
         self.wal = Wal(os.path.join(root, WAL_FILE), 0)
         self.tail: list[SegmentData] = []
         self.lock = threading.Lock()
@@ -51,6 +52,7 @@ class LiveIndex:
         manifest.wal_through = records[-1][0]
         manifest.next_row += len(records)
         write_manifest(self.root, manifest)
+        self.index.close()
         self.index = Index(self.root)
 
     @property
@@ -81,3 +83,4 @@ class LiveIndex:
 
     def close(self) -> None:
         self.wal.close()
+        self.index.close()

@@ -7,8 +7,12 @@ frozen weights). The indexed documents tried are those sharing an LSH band key o
 it (at most MAX_BUCKET per band key: a key a template gives thousands of documents would otherwise make
 one lookup verify thousands of pairs).
 
-Cost: per segment and band, a binary search of the in-RAM fence and of one page of keys; then the
-sketch-bin test per candidate and an O(|a| + |b|) verification for the few that pass.
+What a saved segment keeps in RAM is small (per document: exact key 16 bytes, exact lookup 12, token
+offset 8; and the band fences, 1/FENCE of the band tables); the band tables, sketch bins and token
+sequences are read with pread, only the bytes a lookup needs: per band one fence block of keys (and
+the documents of a matching key), then the candidates' sketch bins and, for those that pass the
+estimate, their tokens. The operating system's page cache keeps what is read often; the process does
+not map the files (a memory map would count whole cached folios as the process's memory).
 """
 from __future__ import annotations
 
@@ -20,8 +24,17 @@ import numba as nb
 import numpy as np
 import pyarrow as pa
 
-from semel.index.format import FENCE, WEIGHTS, Manifest, SegmentData, config_from, fold32, read_manifest
-from semel.lsh import Scratch, estimate_at_least, verify
+from semel.index.format import (
+    FENCE,
+    WEIGHTS,
+    Manifest,
+    SegmentData,
+    config_from,
+    fold32,
+    read_manifest,
+    read_only,
+)
+from semel.lsh import Scratch, estimate_at_least, verify, verify_pairs
 from semel.sketch import Sketch, sketch_batch
 from semel.weights import Weights
 
@@ -49,94 +62,131 @@ def _first_at_least(keys: np.ndarray, lo: int, hi: int, key: np.uint32) -> int:
 
 
 @nb.njit(nogil=True, cache=True)
-def _range_of(keys: np.ndarray, fence: np.ndarray, key: np.uint32) -> tuple[int, int]:
-    """Where `key` may start in sorted `keys`, searched through its fence (every FENCE-th key)."""
-    n = keys.shape[0]
-    left = _first_at_least(fence, 0, fence.shape[0], key)
-    lo = max(left - 1, 0) * FENCE
-    return _first_at_least(keys, lo, n, key), n
-
-
-@nb.njit(nogil=True, cache=True)
-def candidates(band_keys: np.ndarray, band_docs: np.ndarray, band_fence: np.ndarray, query: np.ndarray,
-               exact_keys: np.ndarray, exact_docs: np.ndarray, exact_high: np.uint64,
-               max_bucket: int) -> np.ndarray:
-    """The documents of one segment sharing a band key (`query`: uint32[bands]) or the exact key's high
-    word with the query, sorted (= keep-priority order), each once."""
-    out = np.empty(0, np.int64)
-    found = []
-    for b in range(band_keys.shape[0]):
-        keys = band_keys[b]
-        start, n = _range_of(keys, band_fence[b], query[b])
-        i = start
-        while i < n and keys[i] == query[b] and i - start < max_bucket:
-            found.append(np.int64(band_docs[b, i]))
-            i += 1
-    i = _first_at_least_u64(exact_keys, exact_high)
-    while i < exact_keys.shape[0] and exact_keys[i] == exact_high:
-        found.append(np.int64(exact_docs[i]))
-        i += 1
-    if len(found) == 0:
-        return out
-    out = np.unique(np.array(found))
+def fence_ranges(fence: np.ndarray, query: np.ndarray, n: int, block: int) -> np.ndarray:
+    """int64[bands, 2]: per band, the positions [lo, hi) of the sorted keys that can hold query[b]
+    (fence[b, i] = keys[b, i * block]): the blocks from the one before the first fence >= key to the
+    last fence <= key."""
+    out = np.zeros((fence.shape[0], 2), np.int64)
+    for b in range(fence.shape[0]):
+        key = query[b]
+        left = _first_at_least(fence[b], 0, fence.shape[1], key)
+        right = fence.shape[1] if key == 0xFFFFFFFF else _first_at_least(fence[b], left, fence.shape[1],
+                                                                         np.uint32(key + 1))
+        out[b, 0] = max(left - 1, 0) * block
+        out[b, 1] = min(n, right * block)
     return out
 
 
 @nb.njit(nogil=True, cache=True)
-def _first_at_least_u64(keys: np.ndarray, key: np.uint64) -> int:
-    lo = 0
-    hi = keys.shape[0]
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if keys[mid] < key:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo
+def passes_estimate(mini: np.ndarray, q_mini: np.ndarray, min_agree: int) -> np.ndarray:
+    """Which candidates (rows of `mini`) agree with the query on at least `min_agree` sketch bins."""
+    both = np.empty((2, q_mini.shape[0]), np.uint16)
+    both[1] = q_mini
+    out = np.ones(mini.shape[0], np.bool_)
+    if min_agree <= 0:
+        return out
+    for c in range(mini.shape[0]):
+        both[0] = mini[c]
+        out[c] = estimate_at_least(both, 0, 1, min_agree)
+    return out
 
 
-@nb.njit(nogil=True, cache=True)
-def first_copy(cands: np.ndarray, seg_offsets: np.ndarray, seg_seq: np.ndarray, seg_exact: np.ndarray,
-               seg_mini: np.ndarray, q_tokens: np.ndarray, q_exact: np.ndarray, q_mini: np.ndarray,
-               use_exact: bool, min_agree: int, rule: np.ndarray, weights: tuple, scratch: tuple
-               ) -> tuple[int, float, bool]:
-    """(position of the first candidate the query is a copy of or -1, similarity, by exact key): the
-    same tests, in the same order, as semel.grouping.assign_components (the indexed document as the kept
-    side `a`; `scratch`: semel.lsh.Scratch.arrays())."""
-    mini = np.empty((2, q_mini.shape[0]), np.uint16)
-    mini[1] = q_mini
-    offsets = np.zeros(3, np.int64)
-    nq = q_tokens.shape[0]
-    for c in cands:
-        if use_exact and seg_exact[c, 0] == q_exact[0] and seg_exact[c, 1] == q_exact[1]:
-            return c, 1.0, True
-        if min_agree > 0:
-            mini[0] = seg_mini[c]
-            if not estimate_at_least(mini, 0, 1, min_agree):
-                continue
-        s, t = seg_offsets[c], seg_offsets[c + 1]
-        buf = np.empty(t - s + nq, np.uint32)
-        buf[:t - s] = seg_seq[s:t]
-        buf[t - s:] = q_tokens
-        offsets[1] = t - s
-        offsets[2] = t - s + nq
-        ok, sim = verify(offsets, buf, 0, 1, rule, weights, scratch)
-        if ok:
-            return c, sim, False
-    return -1, 0.0, False
+def first_copy(offsets: np.ndarray, seq: np.ndarray, q_tokens: np.ndarray, rule: np.ndarray, weights: tuple,
+               scratch: tuple) -> tuple[int, float]:
+    """(the first of the candidates, whose tokens are seq[offsets[c]:offsets[c + 1]] in priority order,
+    that the query verifies against, or -1; the similarity): semel.lsh.verify_pairs with the indexed
+    document as the kept side, as semel.grouping.assign_components calls verify, and with the argument
+    types the engines use (one compiled kernel)."""
+    k = len(offsets) - 1
+    all_offsets = np.concatenate([[0], offsets + len(q_tokens)]).astype(np.int64)
+    all_seq = np.concatenate([q_tokens, seq]).astype(np.uint32)
+    left = np.arange(1, k + 1, dtype=np.int64)
+    right = np.zeros(k, np.int64)
+    ok = np.zeros(k, np.bool_)
+    verify_pairs(left, right, all_offsets, all_seq, rule, weights, scratch, ok)
+    hits = np.flatnonzero(ok)
+    if not len(hits):
+        return -1, 0.0
+    c = int(hits[0])
+    return c, float(verify(all_offsets, all_seq, c + 1, 0, rule, weights, scratch)[1])
+
+
+def candidates(seg: SegmentData, query: np.ndarray, exact_high: np.uint64) -> np.ndarray:
+    """The documents of `seg` sharing a band key (`query`: uint32[bands]) or the exact key's high word
+    with the query, sorted (= keep-priority order), each once."""
+    found = []
+    ranges = fence_ranges(seg.band_fence[:len(query)], read_only(query), seg.documents, FENCE)
+    for b in range(len(query)):
+        lo, hi = int(ranges[b, 0]), int(ranges[b, 1])
+        if hi <= lo:
+            continue
+        keys = seg.band_block(b, lo, hi)
+        start = int(np.searchsorted(keys, query[b]))
+        end = min(int(np.searchsorted(keys, query[b], side="right")), start + MAX_BUCKET)
+        if end > start:
+            found.append(seg.band_docs_at(b, lo + start, lo + end))
+    e = int(np.searchsorted(seg.exact_keys, exact_high))
+    f = int(np.searchsorted(seg.exact_keys, exact_high, side="right"))
+    if f > e:
+        found.append(seg.exact_docs[e:f])
+    if not found:
+        return np.zeros(0, np.int64)
+    return np.unique(np.concatenate(found).astype(np.int64))
 
 
 class Segment(SegmentData):
-    """A saved segment, memory-mapped (the fences are read into RAM: FENCE times smaller than the keys)."""
+    """A saved segment: the small per-document arrays and the fences in RAM, the rest read on demand."""
+
+    IN_RAM = ("exact", "seq_offsets", "band_fence", "exact_keys", "exact_docs")
+    ON_DISK = ("mini", "seq", "band_keys", "band_docs")
 
     def __init__(self, root: str, entry: dict) -> None:
         path = os.path.join(root, entry["name"])
-        arrays = {name: np.load(os.path.join(path, name + ".npy"), mmap_mode="r") for name in self.FILES}
-        arrays["band_fence"] = np.array(arrays["band_fence"])
+        arrays: dict[str, np.ndarray] = {name: np.load(os.path.join(path, name + ".npy"))
+                                         for name in self.IN_RAM}
+        self.files: dict[str, tuple[int, int, np.dtype, tuple]] = {}
+        for name in self.ON_DISK:
+            header = np.load(os.path.join(path, name + ".npy"), mmap_mode="r")  # the header only
+            fd = os.open(os.path.join(path, name + ".npy"), os.O_RDONLY)
+            self.files[name] = (fd, int(header.offset), header.dtype, header.shape)
+            arrays[name] = np.zeros((0,) * header.ndim, header.dtype)  # never read: see the methods below
+            del header
         docs = pa.ipc.open_file(pa.memory_map(os.path.join(path, "docs.arrow"))).read_all()
         self.name = entry["name"]
         super().__init__(docs.column("id"), docs.column("priority"), arrays)
         self.longest = int(entry["longest"])
+        self.documents = int(entry["documents"])
+
+    def _read(self, name: str, start: int, count: int) -> np.ndarray:
+        """`count` items of the flat array `name` from item `start`."""
+        fd, offset, dtype, _ = self.files[name]
+        data = os.pread(fd, count * dtype.itemsize, offset + start * dtype.itemsize)
+        return np.frombuffer(data, dtype)
+
+    def band_block(self, b: int, lo: int, hi: int) -> np.ndarray:
+        return self._read("band_keys", b * self.documents + lo, hi - lo)
+
+    def band_docs_at(self, b: int, lo: int, hi: int) -> np.ndarray:
+        return self._read("band_docs", b * self.documents + lo, hi - lo)
+
+    def mini_rows(self, docs: np.ndarray) -> np.ndarray:
+        width = self.files["mini"][3][1]
+        return np.stack([self._read("mini", int(d) * width, width) for d in docs]) if len(docs) else \
+            np.zeros((0, width), np.uint16)
+
+    def tokens(self, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        offsets = np.zeros(len(docs) + 1, np.int64)
+        parts = []
+        for i, d in enumerate(docs):
+            s, t = int(self.seq_offsets[d]), int(self.seq_offsets[d + 1])
+            parts.append(self._read("seq", s, t - s))
+            offsets[i + 1] = offsets[i] + t - s
+        return offsets, (np.concatenate(parts) if parts else np.zeros(0, np.uint32))
+
+    def close(self) -> None:
+        for fd, *_ in self.files.values():
+            os.close(fd)
+        self.files = {}
 
 
 class Index:
@@ -160,6 +210,19 @@ class Index:
     def documents(self) -> int:
         return sum(s.documents for s in self.segments)
 
+    def close(self) -> None:
+        for seg in self.segments:
+            seg.close()
+
+    def warm(self) -> None:
+        """Compile (or load from numba's cache) every lookup kernel now, not in the first request."""
+        fence = read_only(np.zeros((1, 1), np.uint32))
+        fence_ranges(fence, read_only(np.zeros(1, np.uint32)), 1, FENCE)
+        passes_estimate(read_only(np.zeros((0, 2), np.uint16)), read_only(np.zeros(2, np.uint16)), 1)
+        first_copy(np.zeros(2, np.int64), np.zeros(0, np.uint32), np.zeros(0, np.uint32), self.rule,
+                   self.weights.arrays(), self.scratch(1))
+        self.check("warm")
+
     def sketch(self, texts: list[str] | pa.Array) -> Sketch:
         """Sketch texts exactly as the run that built the index did."""
         arr = texts if isinstance(texts, pa.Array | pa.ChunkedArray) else pa.array(texts, pa.large_string())
@@ -178,26 +241,33 @@ class Index:
 
     def lookup(self, sk: Sketch, i: int, extra: list[SegmentData] | None = None) -> Match | None:
         """Document i of sketch `sk` against the index: the match, or None when it is new."""
-        tokens = sk.seq[sk.seq_offsets[i]:sk.seq_offsets[i + 1]]
+        tokens = np.asarray(sk.seq[sk.seq_offsets[i]:sk.seq_offsets[i + 1]])
         query = fold32(sk.bands[:, i])
-        exact = np.ascontiguousarray(sk.exact[i])
-        mini = np.ascontiguousarray(sk.mini[i])
+        exact = np.asarray(sk.exact[i])
+        q_mini = read_only(np.ascontiguousarray(sk.mini[i]))
         cfg = self.cfg
-        min_agree = cfg.min_agree(mini.shape[0])
+        min_agree = cfg.min_agree(q_mini.shape[0])
         scratch = self.scratch(len(tokens))
         for seg in [*self.segments, *(extra or [])]:
             if not seg.documents:
                 continue
-            nb_ = seg.band_keys.shape[0] if cfg.near else 0  # --no-near: exact keys only
-            cands = candidates(seg.band_keys[:nb_], seg.band_docs[:nb_], seg.band_fence[:nb_], query,
-                               seg.exact_keys, seg.exact_docs, exact[0], MAX_BUCKET)
+            cands = candidates(seg, query if cfg.near else query[:0], exact[0])
             if not len(cands):
                 continue
-            pos, sim, by_exact = first_copy(cands, seg.seq_offsets, seg.seq, seg.exact, seg.mini, tokens,
-                                            exact, mini, cfg.exact, min_agree, self.rule,
-                                            self.weights.arrays(), scratch)
-            if pos >= 0:
-                return Match(seg.id_of(int(pos)), round(float(sim), 6), "exact" if by_exact else "near")
+            exact_at = len(cands)  # the first candidate with the same exact key (with --exact)
+            if cfg.exact:
+                same = np.flatnonzero((seg.exact[cands, 0] == exact[0]) & (seg.exact[cands, 1] == exact[1]))
+                exact_at = int(same[0]) if len(same) else exact_at
+            before = cands[:exact_at]  # candidates ranked above it are tried first, as in a whole run
+            tried = before[passes_estimate(read_only(np.ascontiguousarray(seg.mini_rows(before))), q_mini,
+                                           min_agree)] if len(before) else before
+            if len(tried):
+                offsets, seq = seg.tokens(tried)
+                pos, sim = first_copy(offsets, seq, tokens, self.rule, self.weights.arrays(), scratch)
+                if pos >= 0:
+                    return Match(seg.id_of(int(tried[pos])), round(float(sim), 6), "near")
+            if exact_at < len(cands):
+                return Match(seg.id_of(int(cands[exact_at])), 1.0, "exact")
         return None
 
     def check(self, text: str, extra: list[SegmentData] | None = None) -> Match | None:
