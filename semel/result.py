@@ -54,6 +54,8 @@ class DedupResult:
             f"  clusters (>1)    {s.clusters:>12,}",
             f"  kept             {s.kept:>12,}",
         ]
+        if getattr(s, "seen", 0):
+            lines.insert(3, f"  seen (in index)  {s.seen:>12,}")
         if s.skipped_records:
             lines.append(f"  skipped records  {s.skipped_records:>12,}  (see {self.output}/errors.jsonl)")
         lines.append(f"  LSH {s.bands} bands x {s.rows} rows: {s.candidates:,} candidate pairs, "

@@ -16,17 +16,21 @@ from semel.errors import SemelError
 EPILOG = """\
 what it writes (OUT/):
   clusters.parquet   one row per input document: id, cluster (id of the document kept in its place),
-                     kept, reason (unique | original | exact | near), similarity (to the kept document,
+                     kept, reason (unique | original | exact | near | seen: copies an indexed document,
+                     with --against), similarity (to the kept document,
                      exact Jaccard of word-shingle sets), cluster_size
   kept.<ext>         the kept documents, in the input's format, every field passed through untouched
   stats.json         settings, counts, time and peak memory per stage
   errors.jsonl       records skipped with --on-error skip (file, line, reason)
+  index/             with --index: the kept documents, for --against, semel check and semel serve
 
 examples:
   semel dedup corpus.jsonl -o out/
   semel dedup part-*.jsonl.zst -o out/ --threshold 0.4 --keep field:quality
   semel dedup docs/ -o out/ --repair            # a folder of .txt files, repaired first
   semel dedup big.jsonl -o out/ --resume        # continue an interrupted run
+  semel dedup day1.jsonl -o out1/ --index       # then, the next batch against what was kept:
+  semel dedup day2.jsonl -o out2/ --against out1/index --update-index
 """
 
 
@@ -92,6 +96,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--work-dir", help="where stage outputs go (default: OUT/_work)")
     p.add_argument("--resume", action="store_true", help="continue from the last finished stage")
     p.add_argument("--keep-work", action="store_true", help="keep the work directory after success")
+    p.add_argument("--index", action="store_true",
+                   help="also write OUT/index/, an index of the kept documents (for --against, semel check, "
+                   "semel serve)")
+    p.add_argument("--against", metavar="INDEX",
+                   help="remove documents that copy a document of INDEX (reason 'seen'); the run must use "
+                   "the index's settings, and its shingle weights")
+    p.add_argument("--update-index", action="store_true",
+                   help="with --against: add the documents this run keeps to INDEX (a new segment)")
     p.add_argument("--no-kept", dest="write_kept", action="store_false",
                    help="write clusters.parquet only, not the kept documents")
     p.add_argument("--engine", choices=("local", "spark"), default="local",
@@ -120,7 +132,8 @@ def run(args: argparse.Namespace) -> int:
         df_weights=args.df_weights, keep=args.keep,
         exact=args.exact, near=args.near, repair=args.repair,
         workers=args.workers, batch_size=args.batch_size, on_error=args.on_error, work_dir=args.work_dir,
-        resume=args.resume, keep_work=args.keep_work, write_kept=args.write_kept, progress=args.progress)
+        resume=args.resume, keep_work=args.keep_work, write_kept=args.write_kept, progress=args.progress,
+        index=args.index, against=args.against, update_index=args.update_index)
     result = dedup(cfg, engine=args.engine, master=args.master, conf=args.conf)
     report(args, result)
     return 0

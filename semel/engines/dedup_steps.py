@@ -40,6 +40,7 @@ class DedupStats:
     documents: int = 0
     exact_duplicates: int = 0
     near_duplicates: int = 0
+    seen: int = 0  # copies of a document of the --against index
     clusters: int = 0
     kept: int = 0
     skipped_records: int = 0
@@ -133,6 +134,7 @@ def count_outcomes(stats: DedupStats, clusters: pa.Table) -> None:
     stats.documents = clusters.num_rows
     stats.exact_duplicates = int(np.sum(reasons == "exact"))
     stats.near_duplicates = int(np.sum(reasons == "near"))
+    stats.seen = int(np.sum(reasons == "seen"))
     stats.kept = int(np.sum(clusters.column("kept").to_numpy(zero_copy_only=False)))
     stats.clusters = int(np.sum(reasons == "original"))
 

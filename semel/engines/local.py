@@ -47,6 +47,7 @@ from semel.engines.dedup_steps import (
 from semel.engines.workdir import LocalFiles, StageRunner, WorkDir, fault_point, write_json
 from semel.errors import SemelError, escape
 from semel.grouping import assign, clusters_table, priority_order
+from semel.index.against import Against, Seen, after_run, index_weights
 from semel.io import (
     CHANGED,
     ID,
@@ -206,17 +207,20 @@ def _stage_cluster(cfg: DedupConfig, work: WorkDir) -> None:
         longest = longest_document(offsets)
         scratches = [Scratch(longest).arrays() for _ in range(cfg.workers)]
         reps = np.flatnonzero(is_rep & (np.diff(offsets) > 0)).astype(np.int64)
-        weights = (collection_weights(offsets, seq, reps, exact[:, 0], cfg.ngram, cfg.workers)
+        weights = (index_weights(cfg.against) if cfg.against  # frozen with the index it runs against
+                   else collection_weights(offsets, seq, reps, exact[:, 0], cfg.ngram, cfg.workers)
                    if cfg.df_weights else Weights.none())
         bands, _ = cfg.band_rows
         rule = cfg.rule()
         min_agree = cfg.min_agree(mini.shape[1])
         bar = progress(total=bands, desc="lsh", unit="band", enabled=cfg.progress)
 
+        warrays = weights.arrays(len(offsets) - 1)  # one mass array for all workers (semel.lsh.overlap)
+
         def verify_chunk(args: tuple[np.ndarray, np.ndarray, tuple]) -> np.ndarray:
             left, right, scratch = args
             ok = np.zeros(len(left), dtype=np.bool_)
-            verify_pairs(left, right, offsets, seq, rule, weights.arrays(), scratch, ok)
+            verify_pairs(left, right, offsets, seq, rule, warrays, scratch, ok)
             return ok
 
         # per band: candidates not yet joined (sequential), verified on all cores, then joined; the
@@ -264,11 +268,16 @@ def _stage_keep(cfg: DedupConfig, work: WorkDir) -> pa.Table:
     offsets, seq = _load_sequences(parts)
     mini = _load_rows(parts, "mini") if parts else np.zeros((0, 1), np.uint16)
     order = priority_order(meta.column("priority").to_numpy(), ids)
+    seen = Seen(cfg, work.root) if cfg.against else None  # documents an index already holds: kept by none
+    if seen is not None:
+        order = seen.order(order)
     weights = Weights(np.load(work.path("cluster", "weight_keys.npy")),
                       np.load(work.path("cluster", "weight_values.npy")))
     kept_idx, sim = assign(labels, order, offsets, seq, exact, cfg.exact, mini, cfg.min_agree(mini.shape[1]),
                            cfg.rule(), weights, cfg.workers)
     table = clusters_table(meta.column("id"), ids, kept_idx, sim, exact)
+    if seen is not None:
+        table = seen.mark(table)
     with atomic_path(os.path.join(cfg.output, CLUSTERS_FILE)) as tmp:
         pq.write_table(table, tmp)
     work.mark_done("keep", {})
@@ -374,7 +383,11 @@ def run_dedup(cfg: DedupConfig) -> tuple[pa.Table, DedupStats]:
         with Outputs(cfg.output, folder=True, inputs=cfg.inputs, reserved=reserved) as outputs:
             os.makedirs(cfg.output, exist_ok=True)
             work = WorkDir(cfg, "local")
+            if cfg.against:  # the index and the run's settings must agree: say so before any work
+                Against(cfg.against, cfg).close()
             clusters, stats = _run_stages(cfg, work, outputs)
+        if cfg.index or cfg.update_index:
+            after_run(cfg, work.root)
     except SemelError:  # bad input or settings: nothing to resume, nothing left behind
         if work is not None and not cfg.keep_work:
             work.remove()

@@ -49,6 +49,7 @@ from semel.engines.spark.session import get_spark, is_local
 from semel.engines.spark.sketch import stage_sketch
 from semel.engines.spark.write import read_clusters, stage_write
 from semel.engines.workdir import Files, LocalFiles, StageRunner, WorkDir, write_json
+from semel.errors import SemelError
 from semel.io import ErrorLog
 from semel.io.outputs import Outputs
 from semel.io.outputs import current as current_run
@@ -63,6 +64,8 @@ SMALL_INPUT = 1 << 30
 def run_dedup(cfg: DedupConfig, master: str | None = None, conf: dict | list | None = None, spark: Any = None
               ) -> tuple[pa.Table, DedupStats]:
     """Run (or resume) dedup on Spark; returns the clusters table and statistics, as the embedded engine."""
+    if cfg.index or cfg.against:
+        raise SemelError("--index and --against run on the embedded engine only (not yet on Spark)")
     t_start = time.perf_counter()
     spark = get_spark(master, conf, spark)
     startup = time.perf_counter() - t_start
