@@ -102,7 +102,7 @@ def assign(labels: np.ndarray, order: np.ndarray, offsets: np.ndarray, seq: np.n
     k_out = np.empty(len(members), dtype=np.int64)
     s_out = np.empty(len(members), dtype=np.float64)
     longest = longest_document(offsets)
-    w = weights or Weights.none()
+    w = (weights or Weights.none()).arrays(len(offsets) - 1)  # shared by the workers: masses remembered once
     # contiguous runs of components with about equal member counts, one per worker
     cuts = np.searchsorted(comp_offsets, np.linspace(0, len(members), max(1, workers) + 1)[1:-1])
     bounds = np.unique(np.r_[0, cuts, ncomp])
@@ -114,7 +114,7 @@ def assign(labels: np.ndarray, order: np.ndarray, offsets: np.ndarray, seq: np.n
         ko = np.empty(b - a, dtype=np.int64)
         so = np.empty(b - a, dtype=np.float64)
         assign_components(sub - a, members[a:b], offsets, seq, exact, use_exact, mini, min_agree, rule,
-                          w.arrays(), Scratch(longest).arrays(), ko, so)
+                          w, Scratch(longest).arrays(), ko, so)
         k_out[a:b] = ko
         s_out[a:b] = so
 

@@ -122,12 +122,15 @@ def _next_tag(a_table: np.ndarray, b_table: np.ndarray, counter: np.ndarray) -> 
 
 @nb.njit(nogil=True, cache=True)
 def overlap(sa: np.ndarray, sb: np.ndarray, a_table: np.ndarray, a_flag: np.ndarray, b_table: np.ndarray,
-            shared_b: np.ndarray, counter: np.ndarray, weights: tuple
+            shared_b: np.ndarray, counter: np.ndarray, weights: tuple, a: int = -1, b: int = -1
             ) -> tuple[int, int, int, np.uint64, float, float, float]:
     """(distinct values in a, distinct in b, distinct in both, tag, and the same three as sums of
     `weights`: semel.weights.Weights.arrays(), each value weighing 1 when the table is empty) of two
     shingle sequences.
 
+    Documents `a` and `b` (their numbers, or -1) have their total weight remembered in the weights'
+    mass array when it has room: a document met in many pairs is weighed once, and afterwards only the
+    shingles it shares are looked up (the sums run in the same order, so the figures are identical).
     Leaves table A holding a's values under the returned tag (a_flag 1 = also in b), and
     shared_b[p] = whether b's value at position p occurs in a.
     """
@@ -135,6 +138,9 @@ def overlap(sa: np.ndarray, sb: np.ndarray, a_table: np.ndarray, a_flag: np.ndar
     mask_a = _mask_for(sa.shape[0], a_table)
     mask_b = _mask_for(sb.shape[0], b_table)
     weighted = weights[0].shape[0] > 1
+    masses = weights[3]
+    known_a = weighted and 0 <= a < masses.shape[0] and masses[a] >= 0.0
+    known_b = weighted and 0 <= b < masses.shape[0] and masses[b] >= 0.0
     na = 0
     wa = 0.0
     for v in sa:
@@ -142,7 +148,7 @@ def overlap(sa: np.ndarray, sb: np.ndarray, a_table: np.ndarray, a_flag: np.ndar
         if new:
             a_flag[i] = 0
             na += 1
-            if weighted:
+            if weighted and not known_a:
                 wa += weight_of(weights, v)
     nb_ = 0
     both = 0
@@ -155,7 +161,9 @@ def overlap(sa: np.ndarray, sb: np.ndarray, a_table: np.ndarray, a_flag: np.ndar
         shared_b[p] = i >= 0
         if new:
             nb_ += 1
-            w = weight_of(weights, v) if weighted else 1.0
+            w = 1.0
+            if weighted and (i >= 0 or not known_b):
+                w = weight_of(weights, v)
             wb += w
             if i >= 0:
                 a_flag[i] = 1
@@ -163,6 +171,15 @@ def overlap(sa: np.ndarray, sb: np.ndarray, a_table: np.ndarray, a_flag: np.ndar
                 wboth += w
     if not weighted:
         wa, wb, wboth = float(na), float(nb_), float(both)
+    else:
+        if known_a:
+            wa = masses[a]
+        elif 0 <= a < masses.shape[0]:
+            masses[a] = wa
+        if known_b:
+            wb = masses[b]
+        elif 0 <= b < masses.shape[0]:
+            masses[b] = wb
     return na, nb_, both, tag, wa, wb, wboth
 
 
@@ -276,33 +293,84 @@ def _recurring_exclusive(tx: np.ndarray, ty: np.ndarray, x_table: np.ndarray, x_
 MAX_CORE = 4  # tokens: a substituted name, command or value; longer differences are added or cut text
 
 
-_CORE = np.uint8(128)  # count flag: the entry counts a difference, not a substitution pair
+@nb.njit(inline="always", cache=True)
+def _tally(table: np.ndarray, count: np.ndarray, mask: int, tag: np.uint64, v: np.uint32) -> None:
+    i, new = _insert(table, mask, tag, v)
+    if new:
+        count[i] = 1
+    elif count[i] < 255:
+        count[i] += 1
 
 
 @nb.njit(inline="always", cache=True)
-def _count_in(table: np.ndarray, count: np.ndarray, mask: int, tag: np.uint64, h: np.uint64,
-              flag: np.uint8) -> None:
-    i, new = _insert(table, mask, tag, np.uint32(mix64(h) >> np.uint64(32)))
-    if new:
-        count[i] = flag | np.uint8(1)
-    elif count[i] & np.uint8(127) < 127:
-        count[i] += 1
+def _recurring(table: np.ndarray, count: np.ndarray, mask: int, tag: np.uint64) -> int:
+    """Occurrences of the values tallied under `tag` that were tallied at least twice."""
+    total = 0
+    for i in range(mask + 1):
+        if (table[i] & np.uint64(0xFFFFFFFF00000000)) == tag and count[i] >= 2:
+            total += int(count[i])
+    return total
+
+
+@nb.njit(inline="always", cache=True)
+def _core_hash(tokens: np.ndarray, start: int, end: int, h: np.uint64) -> np.uint64:
+    h = h * _ROLL + np.uint64(end - start)
+    for t in range(start, end):
+        h = h * _ROLL + np.uint64(tokens[t])
+    return h
+
+
+@nb.njit(nogil=True, cache=True)
+def recurring_differences(tokens: np.ndarray, shared: np.ndarray, m: int, n: int, table: np.ndarray,
+                          count: np.ndarray, token_table: np.ndarray, token_count: np.ndarray,
+                          counter: np.ndarray) -> tuple[int, int]:
+    """(occurrences of this side's differences that recur within it, occurrences of words inside its
+    differences that recur there) for a side of m shingles whose flags `shared` say which the other side has.
+
+    A difference is a run of shingles the other side lacks, reduced to its core: the tokens no shared
+    shingle covers (one substituted word leaves n unshared shingles and a core of one token; a deletion,
+    none). Two instances of one template differ by the same name, command or value again and again; an
+    edited copy's differences are scattered different words, and added or dropped passages exceed MAX_CORE
+    tokens. A word the other side lacks lies in cores only, so the second figure bounds
+    `_recurring_exclusive` and spares it on most pairs."""
+    k = tokens.shape[0]
+    tag = _next_tag(table, token_table, counter)
+    mask = _mask_for(m, table)
+    token_mask = _mask_for(k, token_table)
+    p = 0
+    while p < m:
+        if shared[p]:
+            p += 1
+            continue
+        s = p
+        while p < m and not shared[p]:
+            p += 1
+        start = s + n - 1 if s > 0 else 0
+        end = p if p < m else k
+        for t in range(start, end):
+            i, new = _insert(token_table, token_mask, tag, tokens[t])
+            token_count[i] = 1 if new else token_count[i] + 1
+        if 1 <= end - start <= MAX_CORE:
+            h = _core_hash(tokens, start, end, np.uint64(0))
+            _tally(table, count, mask, tag, np.uint32(mix64(h) >> np.uint64(32)))
+    words = 0
+    for i in range(token_mask + 1):
+        if (token_table[i] & np.uint64(0xFFFFFFFF00000000)) == tag and token_count[i] >= 2:
+            words += int(token_count[i])
+    return _recurring(table, count, mask, tag), words
 
 
 @nb.njit(nogil=True, cache=True)
 def recurring_substitutions(ta: np.ndarray, sa: np.ndarray, shared_a: np.ndarray, tb: np.ndarray,
                             sb: np.ndarray, n: int, table: np.ndarray, count: np.ndarray,
-                            pos_table: np.ndarray, pos: np.ndarray, counter: np.ndarray) -> tuple[int, int]:
-    """(occurrences of a's differences from b that recur within a, occurrences of substitutions from a
-    to b that recur), as when a name, command or value is substituted throughout a template.
+                            pos_table: np.ndarray, pos: np.ndarray, counter: np.ndarray) -> int:
+    """Occurrences of substitutions from a to b that recur: the same words of a replaced by the same words
+    of b again and again, as when a name, command or value is substituted throughout a template.
 
-    A difference is a run of shingles b lacks, reduced to its core: the tokens no shared shingle covers
-    (one substituted word leaves n unshared shingles and a core of one token; a deletion, none). An
-    edited copy's differences are scattered different words; added or dropped passages exceed MAX_CORE
-    tokens. A substitution is a difference aligned with b through the shared shingles on either side
-    (their first position in b) and the tokens between them in b: the same pair again and again is a
-    template, while an insertion (a release track or an outlet's name added to a copy) or a redaction
-    mark replacing many different words is not."""
+    Each difference of a (`recurring_differences`) is aligned with b through the shared shingles on
+    either side of it (their first position in b); the tokens between them in b are what it replaced.
+    An insertion (nothing in b: a release track or an outlet's name added to a copy) is no substitution,
+    and a redaction mark replacing many different words never repeats one pair."""
     tag = _next_tag(table, pos_table, counter)
     pmask = _mask_for(sb.shape[0], pos_table)
     for p in range(sb.shape[0]):
@@ -310,7 +378,7 @@ def recurring_substitutions(ta: np.ndarray, sa: np.ndarray, shared_a: np.ndarray
         if new:
             pos[i] = p
     m = sa.shape[0]
-    mask = _mask_for(2 * m, table)
+    mask = _mask_for(m, table)
     p = 0
     while p < m:
         if shared_a[p]:
@@ -319,16 +387,9 @@ def recurring_substitutions(ta: np.ndarray, sa: np.ndarray, shared_a: np.ndarray
         s = p
         while p < m and not shared_a[p]:
             p += 1
-        start = s + n - 1 if s > 0 else 0
-        end = p if p < m else ta.shape[0]
-        if not 1 <= end - start <= MAX_CORE:
-            continue
-        h = np.uint64(end - start)
-        for t in range(start, end):
-            h = h * _ROLL + np.uint64(ta[t])
-        _count_in(table, count, mask, tag, h, _CORE)
-        if s == 0 or p == m:
-            continue  # at an edge: added or cut text
+        start, end = s + n - 1, p
+        if s == 0 or p == m or not 1 <= end - start <= MAX_CORE:
+            continue  # at an edge (added or cut text), a deletion, or a passage
         lo = _find(pos_table, pmask, tag, sa[s - 1])
         hi = _find(pos_table, pmask, tag, sa[p])
         if lo < 0 or hi < 0:
@@ -336,20 +397,9 @@ def recurring_substitutions(ta: np.ndarray, sa: np.ndarray, shared_a: np.ndarray
         b_start, b_end = pos[lo] + n, pos[hi]  # b's tokens between the two shared shingles
         if not 1 <= b_end - b_start <= MAX_CORE:
             continue
-        h = h * _ROLL + np.uint64(b_end - b_start)
-        for t in range(b_start, b_end):
-            h = h * _ROLL + np.uint64(tb[t])
-        _count_in(table, count, mask, tag, h, np.uint8(0))
-    differences = 0
-    substitutions = 0
-    for i in range(mask + 1):
-        c = int(count[i] & np.uint8(127))
-        if (table[i] & np.uint64(0xFFFFFFFF00000000)) == tag and c >= 2:
-            if count[i] & _CORE:
-                differences += c
-            else:
-                substitutions += c
-    return differences, substitutions
+        h = _core_hash(tb, b_start, b_end, _core_hash(ta, start, end, np.uint64(0)))
+        _tally(table, count, mask, tag, np.uint32(mix64(h) >> np.uint64(32)))
+    return _recurring(table, count, mask, tag)
 
 
 @nb.njit(nogil=True, cache=True)
@@ -361,14 +411,21 @@ def template_like(ta: np.ndarray, tb: np.ndarray, sa: np.ndarray, sb: np.ndarray
 
     At least `min_count` occurrences of one substitution recurring (`recurring_substitutions`, aligned
     from either side: a shingle that occurs twice can misplace the alignment from one side), or of
-    recurring differences on both sides, or on both sides of the words the other side lacks
-    (`_recurring_exclusive`)."""
-    da, xa = recurring_substitutions(ta, sa, shared_a, tb, sb, n, c_table, c_count, t_table, t_pos, c_counter)
-    if xa >= min_count:
+    recurring differences on both sides (`recurring_differences`), or on both sides of the words the
+    other side lacks (`_recurring_exclusive`). The cheap counts go first: most copies have too few
+    recurring differences for the costlier tests to find anything."""
+    da, wa = recurring_differences(ta, shared_a, sa.shape[0], n, c_table, c_count, t_table, t_pos, c_counter)
+    db, wb = recurring_differences(tb, shared_b, sb.shape[0], n, c_table, c_count, t_table, t_pos, c_counter)
+    if da >= min_count and recurring_substitutions(ta, sa, shared_a, tb, sb, n, c_table, c_count, t_table,
+                                                   t_pos, c_counter) >= min_count:
         return True
-    db, xb = recurring_substitutions(tb, sb, shared_b, ta, sa, n, c_table, c_count, t_table, t_pos, c_counter)
-    if xb >= min_count or (da >= min_count and db >= min_count):
+    if db >= min_count and recurring_substitutions(tb, sb, shared_b, ta, sa, n, c_table, c_count, t_table,
+                                                   t_pos, c_counter) >= min_count:
         return True
+    if da >= min_count and db >= min_count:
+        return True
+    if wa < min_count or wb < min_count:
+        return False
     if _recurring_exclusive(ta, tb, a_table, a_flag, b_table, counter) < min_count:
         return False
     return _recurring_exclusive(tb, ta, a_table, a_flag, b_table, counter) >= min_count
@@ -379,7 +436,7 @@ def weight_of(weights: tuple, v: np.uint32) -> float:
     """The weight of shingle value v in a semel.weights table (keys, values, bitmap): 1.0 when absent.
     The bitmap (one bit per hash bucket, a few hundred KiB) answers most lookups, the rare shingles,
     without touching the table."""
-    wkeys, wvals, wbits = weights
+    wkeys, wvals, wbits = weights[0], weights[1], weights[2]
     mask = wkeys.shape[0] - 1
     if mask == 0:
         return 1.0
@@ -426,7 +483,8 @@ def verdict(offsets: np.ndarray, seq: np.ndarray, a: int, b: int, rule: np.ndarr
     sb = sh_b[:shingles_of(tb, n, sh_b)]
     if sa.shape[0] == 0 or sb.shape[0] == 0:
         return EMPTY, 0.0
-    na, nb_, both, tag, wa, wb, wboth = overlap(sa, sb, a_table, a_flag, b_table, shared_b, counter, weights)
+    na, nb_, both, tag, wa, wb, wboth = overlap(sa, sb, a_table, a_flag, b_table, shared_b, counter, weights,
+                                                a, b)
     plain = both / (na + nb_ - both)
     union = wa + wb - wboth
     similarity = 1.0 if plain == 1.0 else (wboth / union if union > 0 else 0.0)

@@ -61,9 +61,11 @@ class Weights:
         self.bits = np.zeros(BITMAP_WORDS if self.keys.shape[0] > 1 else 1, np.uint64)
         _set_bits(self.keys, self.bits)
 
-    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """What the kernels take (semel.lsh.weight_of)."""
-        return self.keys, self.values, self.bits
+    def arrays(self, documents: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """What the kernels take (semel.lsh.weight_of), with room to remember the total weight of
+        `documents` documents (numbered as the kernels' offsets; semel.lsh.overlap): pass the collection's
+        size when the same documents meet in many pairs."""
+        return self.keys, self.values, self.bits, np.full(documents, -1.0)
 
     @classmethod
     def none(cls) -> Weights:

@@ -79,3 +79,25 @@ def test_the_same_table_on_any_number_of_threads() -> None:
         many = collection_weights(sk.seq_offsets, sk.seq, docs, sk.exact[:, 0], 3, workers=workers)
         assert many.frequent == one.frequent > 0
         assert np.array_equal(many.keys, one.keys) and np.array_equal(many.values, one.values)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.lists(st.integers(0, 12), min_size=0, max_size=30), min_size=2, max_size=25))
+def test_remembered_document_masses_give_identical_similarities(docs: list[list[int]]) -> None:
+    # a small vocabulary makes many shingles frequent, so most weigh less than 1
+    sk = sketch([" ".join(f"w{x}" for x in d) for d in docs])
+    n = len(docs)
+    w = collection_weights(sk.seq_offsets, sk.seq, np.arange(n, dtype=np.int64),
+                           sk.exact[:, 0], 3, 1)
+    rule = DedupConfig(inputs=["x"], output="y").rule()
+    scratch = Scratch(max(1, int(np.max(np.diff(sk.seq_offsets))))).arrays()
+    remembered = w.arrays(n)
+    for a in range(n):
+        for b in range(n):
+            if a == b:
+                continue
+            fresh = verify(sk.seq_offsets, sk.seq, a, b, rule, w.arrays(), scratch)
+            assert verify(sk.seq_offsets, sk.seq, a, b, rule, remembered, scratch) == fresh
+    nonempty = np.diff(sk.seq_offsets) > 0
+    if w.keys.shape[0] > 1 and nonempty.sum() >= 2:  # each document that met another was weighed, once
+        assert np.all(remembered[3][nonempty] >= 0)
