@@ -169,10 +169,6 @@ class SegmentData:
         return self.ids[position].as_py()
 
     # what a lookup reads (semel.index.query.Segment reads the same from disk)
-    def band_block(self, b: int, lo: int, hi: int) -> np.ndarray:
-        """Band b's sorted keys at positions [lo, hi)."""
-        return self.band_keys[b, lo:hi]
-
     def band_docs_at(self, b: int, lo: int, hi: int) -> np.ndarray:
         """The documents of band b's sorted keys at positions [lo, hi)."""
         return self.band_docs[b, lo:hi]

@@ -16,6 +16,7 @@ not map the files (a memory map would count whole cached folios as the process's
 """
 from __future__ import annotations
 
+import mmap
 import os
 import threading
 from dataclasses import dataclass
@@ -111,20 +112,35 @@ def first_copy(offsets: np.ndarray, seq: np.ndarray, q_tokens: np.ndarray, rule:
     return c, float(verify(all_offsets, all_seq, c + 1, 0, rule, weights, scratch)[1])
 
 
+@nb.njit(nogil=True, cache=True)
+def band_hits(keys: np.ndarray, ranges: np.ndarray, query: np.ndarray, max_bucket: int) -> np.ndarray:
+    """int64[k, 3]: (band, first, end) positions of query[b] among band b's sorted keys (`keys`:
+    uint32[bands, n], searched only at positions ranges[b]), for the bands where it occurs."""
+    out = np.empty((query.shape[0], 3), np.int64)
+    k = 0
+    for b in range(query.shape[0]):
+        row = keys[b]
+        i = _first_at_least(row, ranges[b, 0], ranges[b, 1], query[b])
+        j = i
+        while j < ranges[b, 1] and row[j] == query[b] and j - i < max_bucket:
+            j += 1
+        if j > i:
+            out[k, 0] = b
+            out[k, 1] = i
+            out[k, 2] = j
+            k += 1
+    return out[:k]
+
+
 def candidates(seg: SegmentData, query: np.ndarray, exact_high: np.uint64) -> np.ndarray:
     """The documents of `seg` sharing a band key (`query`: uint32[bands]) or the exact key's high word
     with the query, sorted (= keep-priority order), each once."""
     found = []
-    ranges = fence_ranges(seg.band_fence[:len(query)], read_only(query), seg.documents, FENCE)
-    for b in range(len(query)):
-        lo, hi = int(ranges[b, 0]), int(ranges[b, 1])
-        if hi <= lo:
-            continue
-        keys = seg.band_block(b, lo, hi)
-        start = int(np.searchsorted(keys, query[b]))
-        end = min(int(np.searchsorted(keys, query[b], side="right")), start + MAX_BUCKET)
-        if end > start:
-            found.append(seg.band_docs_at(b, lo + start, lo + end))
+    if len(query):
+        query = read_only(query)
+        ranges = fence_ranges(seg.band_fence[:len(query)], query, seg.documents, FENCE)
+        for b, lo, hi in band_hits(seg.band_keys, ranges, query, MAX_BUCKET).tolist():
+            found.append(seg.band_docs_at(b, lo, hi))
     e = int(np.searchsorted(seg.exact_keys, exact_high))
     f = int(np.searchsorted(seg.exact_keys, exact_high, side="right"))
     if f > e:
@@ -134,11 +150,19 @@ def candidates(seg: SegmentData, query: np.ndarray, exact_high: np.uint64) -> np
     return np.unique(np.concatenate(found).astype(np.int64))
 
 
+def _random_access(array: np.ndarray) -> np.ndarray:
+    """Tell the kernel a memory map is read at random (no read-ahead of neighbouring pages)."""
+    raw = getattr(array, "_mmap", None)
+    if raw is not None and hasattr(mmap, "MADV_RANDOM"):
+        raw.madvise(mmap.MADV_RANDOM)
+    return array
+
+
 class Segment(SegmentData):
     """A saved segment: the small per-document arrays and the fences in RAM, the rest read on demand."""
 
     IN_RAM = ("exact", "seq_offsets", "band_fence", "exact_keys", "exact_docs")
-    ON_DISK = ("mini", "seq", "band_keys", "band_docs")
+    ON_DISK = ("mini", "seq", "band_docs")  # read with pread; band_keys is memory-mapped
 
     def __init__(self, root: str, entry: dict) -> None:
         path = os.path.join(root, entry["name"])
@@ -151,6 +175,7 @@ class Segment(SegmentData):
             self.files[name] = (fd, int(header.offset), header.dtype, header.shape)
             arrays[name] = np.zeros((0,) * header.ndim, header.dtype)  # never read: see the methods below
             del header
+        arrays["band_keys"] = _random_access(np.load(os.path.join(path, "band_keys.npy"), mmap_mode="r"))
         docs = pa.ipc.open_file(pa.memory_map(os.path.join(path, "docs.arrow"))).read_all()
         self.name = entry["name"]
         super().__init__(docs.column("id"), docs.column("priority"), arrays)
@@ -162,9 +187,6 @@ class Segment(SegmentData):
         fd, offset, dtype, _ = self.files[name]
         data = os.pread(fd, count * dtype.itemsize, offset + start * dtype.itemsize)
         return np.frombuffer(data, dtype)
-
-    def band_block(self, b: int, lo: int, hi: int) -> np.ndarray:
-        return self._read("band_keys", b * self.documents + lo, hi - lo)
 
     def band_docs_at(self, b: int, lo: int, hi: int) -> np.ndarray:
         return self._read("band_docs", b * self.documents + lo, hi - lo)
@@ -218,9 +240,10 @@ class Index:
         """Compile (or load from numba's cache) every lookup kernel now, not in the first request."""
         fence = read_only(np.zeros((1, 1), np.uint32))
         fence_ranges(fence, read_only(np.zeros(1, np.uint32)), 1, FENCE)
+        band_hits(fence, np.zeros((1, 2), np.int64), read_only(np.zeros(1, np.uint32)), 1)
         passes_estimate(read_only(np.zeros((0, 2), np.uint16)), read_only(np.zeros(2, np.uint16)), 1)
-        first_copy(np.zeros(2, np.int64), np.zeros(0, np.uint32), np.zeros(0, np.uint32), self.rule,
-                   self.weights.arrays(), self.scratch(1))
+        one = np.ones(1, np.uint32)  # a pair that verifies: both kernels compiled
+        first_copy(np.array([0, 1], np.int64), one, one, self.rule, self.weights.arrays(), self.scratch(1))
         self.check("warm")
 
     def sketch(self, texts: list[str] | pa.Array) -> Sketch:
