@@ -116,3 +116,23 @@ def test_dedup_same_outputs_on_both_engines(spark, corpus, tmp_path, settings) -
     if settings.get("near", True) and settings.get("exact", True):
         assert stats["near_duplicates"] > 0 and stats["exact_duplicates"] > 0
     assert_same_outputs(local, out)
+
+
+#: The other jobs, from the command line: (job, flags). Each output file must be byte-identical.
+OTHER_JOBS = [
+    ("repair", []),
+    ("lines", ["--min-docs", "3"]),
+    ("substrings", ["--min-tokens", "20"]),
+    ("substrings", ["--min-tokens", "20", "--mode", "all", "--within"]),
+]
+
+
+@pytest.mark.parametrize("job,flags", OTHER_JOBS, ids=[f"{j}{''.join(f)}" for j, f in OTHER_JOBS])
+def test_other_jobs_same_output_on_both_engines(spark, corpus, tmp_path, job: str, flags: list[str]) -> None:
+    from semel.cli import main
+
+    local, out = tmp_path / "local.jsonl", tmp_path / "spark.jsonl"
+    assert main([job, corpus, "-o", str(local), *flags, "-q"]) == 0
+    assert main([job, corpus, "-o", str(out), *flags, "-q", "--engine", "spark"]) == 0
+    assert local.read_bytes() != Path(corpus).read_bytes()  # the job changed something
+    assert local.read_bytes() == out.read_bytes()

@@ -58,7 +58,7 @@ def gz_runs(spark, tmp_path_factory: pytest.TempPathFactory) -> dict:
             semel.dedup(corpus, out, engine="spark", spark=spark, conf=conf, progress=False)
     finally:
         mp.undo()  # never leak SEMEL_KILL_AT into other tests
-    stopped = os.path.exists(os.path.join(out, "_work", "cluster._DONE.json"))
+    stopped = os.path.exists(os.path.join(out, "_work", "cluster", "_DONE.json"))
     result = semel.dedup(corpus, out, engine="spark", spark=spark, conf=conf, resume=True, progress=False)
     return {"local": local, "spark": out, "result": result, "stopped": stopped}
 

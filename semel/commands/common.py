@@ -87,3 +87,26 @@ def list_skipped(records: list[tuple[str, int | None, str]]) -> None:
     for path, line, reason in records:
         where = f"{escape(path)}:{line}" if line is not None else escape(path)
         print(f"semel: skipped {where}: {escape(reason)}", file=sys.stderr)
+
+
+def add_engine_arguments(p: argparse.ArgumentParser, spark_help: str) -> None:
+    """--engine, --master and --conf: where a collection job runs."""
+    p.add_argument("--engine", choices=("local", "spark"), default="local",
+                   help=f"local (embedded, default) or spark ({spark_help})")
+    p.add_argument("--master", help="Spark master URL (with --engine spark; default local[*])")
+    p.add_argument("--conf", action="append", default=[], metavar="KEY=VALUE", help="Spark setting")
+
+
+def run_spans_on_spark(job: str, args: argparse.Namespace, summary_type: type, **settings: Any) -> Any:
+    """`lines` or `substrings` on Spark (semel.engines.spark.spans_job), its counts as the job's summary."""
+    from dataclasses import fields
+
+    from semel.engines.spark.spans_job import run_spans_job
+
+    if args.explain:
+        raise SemelError(f"{job} on Spark has no --explain")
+    counts = run_spans_job(job, args.inputs, args.output or "-", id_field=args.id_field,
+                           text_field=args.text_field, on_error=args.on_error, batch_size=args.batch_size,
+                           master=args.master, conf=args.conf, **settings)
+    names = {f.name for f in fields(summary_type)}
+    return summary_type(output=args.output, **{k: v for k, v in counts.items() if k in names})

@@ -7,6 +7,7 @@ import sys
 import orjson
 
 from semel.commands.common import (
+    add_engine_arguments,
     add_field_arguments,
     add_run_arguments,
     int_at_least,
@@ -14,9 +15,18 @@ from semel.commands.common import (
     positive_int,
     read_stdin_as,
     report,
+    run_spans_on_spark,
 )
 from semel.errors import SemelError
-from semel.jobs.lines import DEFAULT_MIN_CHARS, DEFAULT_MIN_DOCS, DEFAULT_MODE, MODES, ExplainFn, lines_file
+from semel.jobs.lines import (
+    DEFAULT_MIN_CHARS,
+    DEFAULT_MIN_DOCS,
+    DEFAULT_MODE,
+    MODES,
+    ExplainFn,
+    LinesSummary,
+    lines_file,
+)
 
 EPILOG = f"""\
 what counts as boilerplate:
@@ -86,6 +96,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--spill-dir", default=None, help="folder for spilled counts (default: system temp)")
     p.add_argument("--explain", action="store_true",
                    help="print each document's removed lines (on stdout with -o, else on stderr)")
+    add_engine_arguments(p, "the whole collection counted by a group-by; needs -o")
     add_run_arguments(p)
     p.set_defaults(func=run, progress=None)
 
@@ -114,12 +125,18 @@ def run(args: argparse.Namespace) -> int:
     try:
         with Outputs(output, inputs=args.inputs) as outputs:
             read_stdin_as(args)
-            summary = lines_file(args.inputs, output, id_field=args.id_field, text_field=args.text_field,
-                                 unit=args.unit, min_docs=args.min_docs, min_share=args.min_share,
-                                 min_chars=args.min_chars, fold_digits=args.fold_digits,
-                                 on_error=args.on_error, batch_size=args.batch_size, progress=args.progress,
-                                 memory_mb=args.memory_mb, spill_dir=args.spill_dir, explain=explain,
-                                 mode=args.mode)
+            if args.engine == "spark":
+                summary = run_spans_on_spark("lines", args, LinesSummary, unit=args.unit,
+                                             min_docs=args.min_docs, min_share=args.min_share,
+                                             min_chars=args.min_chars, fold_digits=args.fold_digits,
+                                             mode=args.mode)
+            else:
+                summary = lines_file(args.inputs, output, id_field=args.id_field, text_field=args.text_field,
+                                     unit=args.unit, min_docs=args.min_docs, min_share=args.min_share,
+                                     min_chars=args.min_chars, fold_digits=args.fold_digits,
+                                     on_error=args.on_error, batch_size=args.batch_size,
+                                     progress=args.progress, memory_mb=args.memory_mb,
+                                     spill_dir=args.spill_dir, explain=explain, mode=args.mode)
     except ValueError as exc:
         raise SemelError(str(exc)) from None
     if output == "-":

@@ -5,15 +5,17 @@ import argparse
 import sys
 
 from semel.commands.common import (
+    add_engine_arguments,
     add_field_arguments,
     add_run_arguments,
     list_skipped,
     read_stdin_as,
     report,
+    run_spans_on_spark,
 )
 from semel.commands.lines import span_printer
 from semel.errors import SemelError
-from semel.jobs.substrings import DEFAULT_MIN_TOKENS, DEFAULT_SHARD_MB, substrings_file
+from semel.jobs.substrings import DEFAULT_MIN_TOKENS, DEFAULT_SHARD_MB, SubstringsSummary, substrings_file
 
 EPILOG = f"""\
 what counts as repeated:
@@ -74,6 +76,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help=f"text per suffix array, in MB (default: {DEFAULT_SHARD_MB})")
     p.add_argument("--explain", action="store_true",
                    help="print each document's removed spans (on stdout with -o, else on stderr)")
+    add_engine_arguments(p, "documents sharing a passage co-located, one suffix array per partition; "
+                         "needs -o")
     add_run_arguments(p)
     p.set_defaults(func=run, progress=None)
 
@@ -86,11 +90,15 @@ def run(args: argparse.Namespace) -> int:
     try:
         with Outputs(output, inputs=args.inputs) as outputs:
             read_stdin_as(args)
-            summary = substrings_file(args.inputs, output, id_field=args.id_field,
-                                      text_field=args.text_field, min_tokens=args.min_tokens, mode=args.mode,
-                                      shard_mb=args.shard_mb, on_error=args.on_error,
-                                      batch_size=args.batch_size, progress=args.progress, explain=explain,
-                                      within=args.within)
+            if args.engine == "spark":
+                summary = run_spans_on_spark("substrings", args, SubstringsSummary,
+                                             min_tokens=args.min_tokens, mode=args.mode, within=args.within)
+            else:
+                summary = substrings_file(args.inputs, output, id_field=args.id_field,
+                                          text_field=args.text_field, min_tokens=args.min_tokens,
+                                          mode=args.mode, shard_mb=args.shard_mb, on_error=args.on_error,
+                                          batch_size=args.batch_size, progress=args.progress,
+                                          explain=explain, within=args.within)
     except ValueError as exc:
         raise SemelError(str(exc)) from None
     if output == "-":

@@ -66,14 +66,16 @@ from semel.io.formats import detect_format, open_input, output_format_for
 from semel.io.jsonl import BOM
 from semel.io.outputs import Outputs
 from semel.lsh import (
+    COPY,
     Scratch,
     band_candidates,
     band_order,
     longest_document,
     new_pair_set,
-    verify_pairs,
+    verdict_pairs,
 )
 from semel.progress import progress
+from semel.rejected import REJECTED_FILE, rejected_table
 from semel.weights import Weights, collection_weights
 
 
@@ -201,6 +203,7 @@ def _stage_cluster(cfg: DedupConfig, work: WorkDir) -> None:
         is_rep = np.ones(n, dtype=bool)
     counters = np.zeros(5, dtype=np.int64)
     weights = Weights.none()
+    rejected: list[tuple[np.ndarray, ...]] = []  # verified candidates that failed a test
     if cfg.near and n:
         offsets, seq = _load_sequences(parts)
         mini = _load_rows(parts, "mini")
@@ -217,11 +220,12 @@ def _stage_cluster(cfg: DedupConfig, work: WorkDir) -> None:
 
         warrays = weights.arrays(len(offsets) - 1)  # one mass array for all workers (semel.lsh.overlap)
 
-        def verify_chunk(args: tuple[np.ndarray, np.ndarray, tuple]) -> np.ndarray:
+        def verify_chunk(args: tuple[np.ndarray, np.ndarray, tuple]) -> tuple[np.ndarray, np.ndarray]:
             left, right, scratch = args
-            ok = np.zeros(len(left), dtype=np.bool_)
-            verify_pairs(left, right, offsets, seq, rule, warrays, scratch, ok)
-            return ok
+            codes = np.zeros(len(left), dtype=np.int8)
+            sims = np.zeros(len(left), dtype=np.float64)
+            verdict_pairs(left, right, offsets, seq, rule, warrays, scratch, codes, sims)
+            return codes, sims
 
         # per band: candidates not yet joined (sequential), verified on all cores, then joined; the
         # components are those of all verified pairs, whatever the order or the number of workers
@@ -235,8 +239,12 @@ def _stage_cluster(cfg: DedupConfig, work: WorkDir) -> None:
                 bounds = np.linspace(0, len(left), len(scratches) + 1).astype(int)
                 chunks = [(left[s:t], right[s:t], scratches[w])
                           for w, (s, t) in enumerate(zip(bounds[:-1], bounds[1:], strict=True))]
-                ok = np.concatenate(list(pool.map(verify_chunk, chunks))) if len(left) else np.zeros(0, bool)
+                verdicts = list(pool.map(verify_chunk, chunks))
+                codes = np.concatenate([c for c, _ in verdicts]) if verdicts else np.zeros(0, np.int8)
+                ok = codes == COPY
                 union_pairs(parent, left[ok], right[ok])
+                rejected.append((left[~ok], right[~ok], codes[~ok],
+                                 np.concatenate([s for _, s in verdicts])[~ok] if verdicts else np.zeros(0)))
                 counters[2] += int(ok.sum())
                 bar.update(1)
         bar.close()
@@ -245,6 +253,10 @@ def _stage_cluster(cfg: DedupConfig, work: WorkDir) -> None:
     os.makedirs(out, exist_ok=True)
     with atomic_path(os.path.join(out, "labels.npy")) as tmp, open(tmp, "wb") as f:
         np.save(f, labels, allow_pickle=False)
+    columns = ([np.concatenate(c) for c in zip(*rejected, strict=True)] if rejected
+               else [np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int8), np.zeros(0)])
+    with atomic_path(os.path.join(out, REJECTED_FILE)) as tmp:
+        pq.write_table(rejected_table(*columns, labels), tmp)
     for name, array in (("weight_keys", weights.keys), ("weight_values", weights.values)):
         with atomic_path(os.path.join(out, f"{name}.npy")) as tmp, open(tmp, "wb") as f:
             np.save(f, array, allow_pickle=False)
@@ -280,6 +292,8 @@ def _stage_keep(cfg: DedupConfig, work: WorkDir) -> pa.Table:
         table = seen.mark(table)
     with atomic_path(os.path.join(cfg.output, CLUSTERS_FILE)) as tmp:
         pq.write_table(table, tmp)
+    with atomic_path(os.path.join(cfg.output, REJECTED_FILE)) as tmp:
+        shutil.copyfile(work.path("cluster", REJECTED_FILE), tmp)
     work.mark_done("keep", {})
     return table
 
@@ -376,7 +390,8 @@ def run_dedup(cfg: DedupConfig) -> tuple[pa.Table, DedupStats]:
     The outputs appear together at the end, replacing the previous run's (semel.io.outputs); the work
     folder is kept when the run fails, for --resume, and removed after it succeeds (unless keep_work)."""
     kept_path = kept_output_path(cfg)
-    reserved = [CLUSTERS_FILE, STATS_FILE, ERRORS_FILE] + ([os.path.basename(kept_path)] if kept_path else [])
+    reserved = [CLUSTERS_FILE, STATS_FILE, ERRORS_FILE, REJECTED_FILE]
+    reserved += [os.path.basename(kept_path)] if kept_path else []
     new_output = not os.path.exists(cfg.output)
     work: WorkDir | None = None
     try:

@@ -27,7 +27,7 @@ from semel.jobs.lines import DEFAULT_MIN_CHARS, DEFAULT_MODE, threshold
 from semel.jobs.lines import MODES as LINES_MODES
 from semel.jobs.substrings import DEFAULT_MIN_TOKENS, shard_texts
 from semel.spans.lines import first_copies_at, keep_some_text, line_units, lookup, remove_units
-from semel.spans.suffix import MODES, remove_repeats
+from semel.spans.suffix import MODES, remove_repeats, token_spans
 
 SPANS_TYPE = "array<struct<start:bigint,end:bigint>>"
 LINES_FIELDS = ("lines_removed bigint, chars_removed bigint, original_nlines bigint, original_length bigint, "
@@ -109,10 +109,63 @@ def lines_spark(df: Any, *, text_col: str = "text", unit: str = "line", min_docs
     return out, counts
 
 
+#: Odd multiplier of the k-token window hash (a polynomial hash mod 2^64; its inverse exists).
+_WINDOW_MUL = 0x9E3779B97F4A7C15
+_LABEL = "__semel_label"
+
+
+def window_hashes(texts: pa.Array, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """(document, hash) of every window of k consecutive tokens (semel's tokens, as the suffix array sees
+    them), each once per document: two documents share a span of >= k tokens only if they share one."""
+    tok = token_spans(texts)
+    n = len(tok)
+    if n < k:
+        return np.zeros(0, np.int64), np.zeros(0, np.uint64)
+    with np.errstate(over="ignore"):
+        one = np.ones(1, np.uint64)
+        power = np.concatenate([one, np.cumprod(np.full(n - 1, _WINDOW_MUL, np.uint64))])  # m^t
+        inverse = np.concatenate([one, np.cumprod(np.full(n - 1, pow(_WINDOW_MUL, -1, 1 << 64), np.uint64))])
+        prefix = np.concatenate([[np.uint64(0)], np.cumsum(tok.hash * power, dtype=np.uint64)])
+        starts = np.arange(n - k + 1)
+        hashes = (prefix[starts + k] - prefix[starts]) * inverse[starts]
+    doc = np.repeat(np.arange(len(tok.offsets) - 1), np.diff(tok.offsets))
+    ok = doc[starts] == doc[starts + k - 1]  # windows inside one document
+    pairs = np.unique(np.stack([doc[starts][ok].astype(np.int64), hashes[ok].view(np.int64)]), axis=1)
+    return pairs[0], pairs[1].view(np.uint64)
+
+
+def _windows_task(text_col: str, k: int) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
+    def task(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            doc, hashes = window_hashes(batch.column(text_col), k)
+            pos = batch.column(_POS).to_numpy(zero_copy_only=False).astype(np.int64)
+            yield pa.record_batch([pa.array(hashes.view(np.int64)), pa.array(pos[doc])], names=["h", "pos"])
+    return task
+
+
+def colocate_repeats(df: Any, text_col: str, min_tokens: int) -> Any:
+    """`df` (with the position column) plus a label column: documents that share a window of `min_tokens`
+    tokens, directly or through others, get the same label (the smallest position of their connected
+    component), so a shard holding whole components finds every repeat the whole collection has."""
+    from pyspark.sql import functions as F
+
+    from semel.engines.spark.cluster import components_of
+
+    windows = df.select(_POS, text_col).mapInArrow(_windows_task(text_col, min_tokens), "h long, pos long")
+    shared = (windows.groupBy("h").agg(F.collect_set("pos").alias("docs")).where(F.size("docs") > 1)
+              .select(F.array_min("docs").alias("b"), F.explode("docs").alias("a")).where("a != b")
+              .distinct())
+    labels = components_of(df.sparkSession, shared)
+    return (df.join(labels.select(F.col("node").alias(_POS), F.col("label").alias(_LABEL)), _POS, "left")
+            .withColumn(_LABEL, F.coalesce(_LABEL, _POS)))
+
+
 def _substrings_task(text_col: str, min_tokens: int, mode: str, within: bool
                      ) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
+    """mapInArrow task: one partition of whole components (sorted by label, then position) is one shard
+    for `remove_repeats`; the helper columns are dropped."""
     def task(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        shard = list(batches)  # one partition = one shard
+        shard = [b.drop_columns([_POS, _LABEL]) for b in batches if b.num_rows]
         if not shard:
             return
         whole = remove_repeats(shard_texts(shard, text_col), min_tokens, mode, within=within)
@@ -127,11 +180,23 @@ def _substrings_task(text_col: str, min_tokens: int, mode: str, within: bool
 
 
 def substrings_spark(df: Any, *, text_col: str = "text", min_tokens: int = DEFAULT_MIN_TOKENS,
-                     mode: str = "first", within: bool = False) -> Any:
-    """Repeated-passage removal on a DataFrame, one suffix array per partition (see the module docstring
-    for the cross-partition limitation). Returns the documents with `substrings_removed` columns."""
+                     mode: str = "first", within: bool = False, order_col: str | None = None,
+                     partitions: int | None = None) -> Any:
+    """Repeated-passage removal on a DataFrame across the whole collection, whatever its partitioning:
+    documents sharing a k-token window are co-located by connected component (`colocate_repeats`), and
+    each partition of whole components runs the embedded engine's `remove_repeats`, "first" meaning the
+    smallest `order_col` (default: the DataFrame's partition order, which must then be deterministic).
+    Returns the documents (in no particular order) with the `substrings_removed` columns."""
+    from pyspark.sql import functions as F
+
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
     if min_tokens < 1:
         raise ValueError("min_tokens must be at least 1")
-    return df.mapInArrow(_substrings_task(text_col, min_tokens, mode, within), _schema(df, SUBSTRINGS_FIELDS))
+    schema = _schema(df, SUBSTRINGS_FIELDS)
+    pos = F.col(order_col).cast("bigint") if order_col else F.monotonically_increasing_id()
+    labelled = colocate_repeats(df.withColumn(_POS, pos), text_col, min_tokens)
+    n = partitions or int(df.sparkSession.conf.get("spark.sql.shuffle.partitions"))
+    return (labelled.repartition(n, _LABEL).sortWithinPartitions(_LABEL, _POS)
+            .select(*df.columns, _POS, _LABEL)
+            .mapInArrow(_substrings_task(text_col, min_tokens, mode, within), schema))

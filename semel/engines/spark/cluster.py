@@ -34,6 +34,16 @@ from semel.weights import (
 ONE_TASK_EDGES = 50_000_000
 
 
+def components_of(spark: Any, edges: Any, n_edges: int | None = None) -> Any:
+    """(node, label = smallest node of its component) of the edges (a, b): in one task by union-find up
+    to `spark.semel.oneTaskEdges` edges (one job), else by large-star / small-star rounds."""
+    if n_edges is None:
+        edges = edges.localCheckpoint(eager=True)  # counted, then read again by the components job
+        n_edges = edges.count()
+    limit = int(spark.conf.get("spark.semel.oneTaskEdges", str(ONE_TASK_EDGES)))
+    return _one_task_components(edges) if n_edges <= limit else _star_components(spark, edges)
+
+
 def _one_task_components(edges: Any) -> Any:
     """(node, label) by union-find in one task: one job, whatever the diameter of the components."""
     def task(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
@@ -185,8 +195,7 @@ def stage_cluster(spark: Any, cfg: DedupConfig, work: WorkDir, info: dict) -> di
                             F.count(F.when(F.col("ok"), 1))).collect()[0]
         candidates, exact_links, n_edges = int(agg[0] or 0), int(agg[1] or 0), int(agg[2] or 0)
         edges = all_edges.where("ok").select("a", "b")
-        limit = int(spark.conf.get("spark.semel.oneTaskEdges", str(ONE_TASK_EDGES)))
-        labels = _one_task_components(edges) if n_edges <= limit else _star_components(spark, edges)
+        labels = components_of(spark, edges, n_edges)
         labels.write.mode("overwrite").parquet(labels_dir)
         # verified: the near links that joined two exact groups, as the embedded engine counts them
         # (groups = documents - exact links; components = documents - nodes + labels)

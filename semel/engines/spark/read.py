@@ -38,7 +38,7 @@ def open_bytes(data: bytes, display: str) -> Any:
     return io.BytesIO(data)
 
 
-def _file_tables(index: int, display: str, fmt: str, data: bytes, spec: InputSpec, errors: ErrorLog
+def file_tables(index: int, display: str, fmt: str, data: bytes, spec: InputSpec, errors: ErrorLog
                  ) -> Iterator[pa.Table]:
     """Canonical tables of one input file from its bytes, through semel's own readers (same ids, rows,
     errors as the embedded engine; rows numbered from 0 within the file)."""
@@ -85,7 +85,7 @@ def parse_task(files: dict[str, tuple[int, str, str]], cfg: DedupConfig, large: 
                 errors = ErrorLog()
                 lrow = 0
                 try:
-                    tables = _file_tables(index, display, fmt, contents[i].as_py(), spec, errors)
+                    tables = file_tables(index, display, fmt, contents[i].as_py(), spec, errors)
                     for b in rebatch(tables, spec.batch_size, spec.batch_bytes):
                         n = b.num_rows
                         fieldval = (keep_values(b, field_cfg, np.zeros(n)) if field_cfg is not None

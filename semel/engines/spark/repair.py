@@ -11,12 +11,6 @@ from typing import Any
 
 import pyarrow as pa
 
-from semel.engines.spark.arrays import (
-    bucket_pairs,
-    interleave,
-    verify_pairs,
-)
-from semel.engines.spark.dedup import run_dedup
 from semel.engines.spark.fs import HadoopFiles
 from semel.engines.spark.read import (
     input_files,
@@ -119,6 +113,3 @@ def run_repair(inputs: list[str], output: str, *, master: str | None = None, con
     summary.seconds = time.perf_counter() - start
     return summary
 
-
-__all__ = ["bucket_pairs", "get_spark", "interleave", "run_dedup", "run_repair",
-           "verify_pairs"]

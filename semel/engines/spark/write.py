@@ -3,6 +3,7 @@ rows), merged into one local file or left as part files on a cluster filesystem.
 from __future__ import annotations
 
 import gzip
+import io
 import shutil
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -14,6 +15,7 @@ import pyarrow.parquet as pq
 from semel.config import DedupConfig
 from semel.engines.dedup_steps import (
     kept_output_path,
+    repaired_texts,
 )
 from semel.engines.spark.fs import HadoopFiles, local_path
 from semel.engines.spark.read import (
@@ -21,8 +23,9 @@ from semel.engines.spark.read import (
 )
 from semel.engines.workdir import WorkDir
 from semel.errors import SemelError
-from semel.io import atomic_path
+from semel.io import TEXT, ErrorLog, InputSpec, atomic_path
 from semel.io.formats import split_compression
+from semel.io.jsonl import encode_jsonl, read_jsonl
 
 
 def _split_lines_task(files: dict[str, tuple[int, str, str]]
@@ -50,6 +53,37 @@ def _split_lines_task(files: dict[str, tuple[int, str, str]]
     return task
 
 
+def _repair_lines_task(cfg: DedupConfig) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
+    """mapInArrow task: kept JSONL lines -> the same records with their text repaired, encoded by the
+    embedded engine's reader and writer (so the bytes equal its kept output)."""
+    spec = InputSpec(paths=[], id_field=cfg.id_field, text_field=cfg.text_field, on_error="skip",
+                     batch_size=cfg.batch_size)
+
+    def task(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            values = batch.column("value").to_pylist()
+            data = "".join(v + "\n" for v in values).encode("utf-8", "surrogateescape")
+            out: list[bytes] = []
+            for t in read_jsonl("kept", spec, ErrorLog(), 0, stream=io.BytesIO(data)):
+                for b in t.to_batches():
+                    b = b.set_column(b.schema.get_field_index(TEXT), TEXT, repaired_texts(b.column(TEXT)))
+                    out.extend(encode_jsonl(b, cfg.text_field, cfg.id_field).split(b"\n")[:-1])
+            values = [o.decode("utf-8", "surrogateescape") for o in out]
+            yield pa.record_batch([pa.array(values, pa.string())], names=["value"])
+
+    return task
+
+
+def _repair_column_task(text_field: str) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
+    """mapInArrow task: kept Parquet rows with their text column repaired."""
+    def task(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for b in batches:
+            i = b.schema.get_field_index(text_field)
+            yield b.set_column(i, b.schema.field(i), repaired_texts(b.column(i)))
+
+    return task
+
+
 def stage_write(spark: Any, cfg: DedupConfig, work: WorkDir, files: list[tuple[str, str, str]]
                 ) -> str | None:
     from pyspark.sql import functions as F
@@ -62,14 +96,16 @@ def stage_write(spark: Any, cfg: DedupConfig, work: WorkDir, files: list[tuple[s
     kept = spark.read.parquet(work.path("keep", "clusters")).where("kept").select("file", "line")
     tmp = work.path("write", "kept")
     fmt = files[0][2]
-    if fmt == "jsonl" and not cfg.repair:
+    if fmt == "jsonl":
         table = {uri: (i, display, f) for i, (uri, display, f) in enumerate(files)}
         lines = (spark.read.format("binaryFile").load([u for u, _, _ in files]).select("path", "content")
                  .mapInArrow(_split_lines_task(table), "file int, line long, value string"))
-        (lines.join(kept, ["file", "line"]).orderBy("file", "line").select("value")
-         .write.mode("overwrite").text(tmp))
+        kept_lines = lines.join(kept, ["file", "line"]).orderBy("file", "line").select("value")
+        if cfg.repair:  # the kept records parsed, repaired and written again by the embedded writer
+            kept_lines = kept_lines.mapInArrow(_repair_lines_task(cfg), "value string")
+        kept_lines.write.mode("overwrite").text(tmp)
         suffix = ".txt"
-    elif fmt == "parquet" and not cfg.repair:
+    elif fmt == "parquet":
         src = (spark.read.parquet(*[u for u, _, _ in files])
                .select("*", F.col("_metadata.file_path").alias("__path"),
                        F.col("_metadata.row_index").alias("__index")))
@@ -79,12 +115,14 @@ def stage_write(spark: Any, cfg: DedupConfig, work: WorkDir, files: list[tuple[s
         same_file = F.expr("parse_url(__path, 'PATH')") == F.expr("parse_url(__uri, 'PATH')")
         joined = src.join(keep_rows, same_file & (src["__index"] == keep_rows["__index"]))
         cols = [c for c in src.columns if c not in ("__path", "__index")]
-        (joined.orderBy("file", src["__index"]).select(*[src[c] for c in cols])
-         .write.mode("overwrite").parquet(tmp))
+        rows = joined.orderBy("file", src["__index"]).select(*[src[c] for c in cols])
+        if cfg.repair:
+            rows = rows.mapInArrow(_repair_column_task(cfg.text_field), rows.schema)
+        rows.write.mode("overwrite").parquet(tmp)
         suffix = ".parquet"
     else:
-        raise SemelError("the Spark engine writes kept documents for JSONL and Parquet inputs without "
-                         "--repair; use --no-kept and select from clusters.parquet")
+        raise SemelError("the Spark engine writes kept documents for JSONL and Parquet inputs; use "
+                         "--no-kept and select from clusters.parquet")
     parts = fs.parts(tmp, suffix)
     if fs.is_local(cfg.output):
         merge_local([local_path(p) for p in parts], out_path, suffix)
