@@ -620,11 +620,22 @@ def _grow_pairs(table: np.ndarray) -> np.ndarray:
 
 
 @nb.njit(nogil=True, cache=True)
+def verdict_pairs(left: np.ndarray, right: np.ndarray, offsets: np.ndarray, seq: np.ndarray, rule: np.ndarray,
+                  weights: tuple, scratch: tuple, codes: np.ndarray, sims: np.ndarray) -> None:
+    """codes[i], sims[i] = the `verdict` on (left[i], right[i]) under `rule`."""
+    for i in range(left.shape[0]):
+        codes[i], sims[i] = verdict(offsets, seq, left[i], right[i], rule, weights, scratch)
+
+
+@nb.njit(nogil=True, cache=True)
 def verify_pairs(left: np.ndarray, right: np.ndarray, offsets: np.ndarray, seq: np.ndarray, rule: np.ndarray,
                  weights: tuple, scratch: tuple, out: np.ndarray) -> None:
-    """out[i] = whether (left[i], right[i]) is a duplicate pair under `rule` (see `verify`)."""
+    """out[i] = whether (left[i], right[i]) is a duplicate pair under `rule` (see `verdict`)."""
+    codes = np.empty(left.shape[0], dtype=np.int8)
+    sims = np.empty(left.shape[0], dtype=np.float64)
+    verdict_pairs(left, right, offsets, seq, rule, weights, scratch, codes, sims)
     for i in range(left.shape[0]):
-        out[i] = verify(offsets, seq, left[i], right[i], rule, weights, scratch)[0]
+        out[i] = codes[i] == COPY
 
 
 @nb.njit(nogil=True, cache=True)

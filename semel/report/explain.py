@@ -64,6 +64,7 @@ class Explanation:
     shingles: dict[str, int] | None = None
     shared_shingles: list[str] = field(default_factory=list)
     members: list[dict[str, Any]] = field(default_factory=list)
+    rejected: list[dict[str, Any]] = field(default_factory=list)
     removed_spans: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -136,6 +137,11 @@ def explain_dedup(run: RunInfo, doc_id: str, inputs: list[str] | None = None) ->
             ex.members = rows[:20]
             if len(rows) > 20:
                 ex.notes.append(f"{len(rows) - 20} more members not listed")
+        ex.rejected = _rejected_candidates(run, doc_id)
+        if len(ex.rejected) > 20:
+            ex.notes.append(f"{len(ex.rejected) - 20} more candidates turned away, all below "
+                            f"{ex.rejected[19]['similarity']:.3f} (every one: rejected.parquet)")
+            ex.rejected = ex.rejected[:20]
         if s.get("repair") and inputs_available(paths):
             ex.removed_spans = _dedup_repair_spans(paths, doc_id, s)
         return ex
@@ -167,6 +173,26 @@ def explain_dedup(run: RunInfo, doc_id: str, inputs: list[str] | None = None) ->
         ex.notes.append(f"verified similarity {ex.similarity:g} weighs shingles by how many documents of the "
                         f"collection share them (plain Jaccard {exact:g})")
     return ex
+
+
+def _rejected_candidates(run: RunInfo, doc_id: str) -> list[dict[str, Any]]:
+    """The candidates verification turned away for a kept document, and by which test (from
+    OUT/rejected.parquet), each with what became of the other document."""
+    from semel.rejected import rejected_for
+
+    t = pq.read_table(os.path.join(run.output, "clusters.parquet"), columns=["id", "cluster", "kept"])
+    ids = t.column("id").cast(pa.string()).to_numpy(zero_copy_only=False)
+    rows = np.flatnonzero(ids == doc_id)
+    if not len(rows):
+        return []
+    found = rejected_for(run.output, int(rows[0]))
+    clusters = t.column("cluster").to_pylist()
+    kept = t.column("kept").to_pylist()
+    for r in found:
+        other = int(r.pop("row"))
+        r["id"] = str(ids[other])
+        r["fate"] = "kept" if kept[other] else f"removed for {clusters[other]}"
+    return found
 
 
 def _spans_of(text: str) -> list[dict[str, Any]]:
@@ -317,6 +343,10 @@ def format_explanation(ex: Explanation) -> str:
         if ex.members:
             lines.append("  removed in its favour:")
             lines.extend(f"    {m['id']:<24} {m['reason']:<6} {m['similarity']:.3f}" for m in ex.members)
+        if ex.rejected:
+            lines.append("  candidates verification turned away (similarity, the test that said no):")
+            lines.extend(f"    {r['id']:<24} {r['similarity']:.3f}  {r['why']}; {r['fate']}"
+                         for r in ex.rejected)
     if ex.removed_spans:
         lines.append(f"  removed spans ({len(ex.removed_spans)}):")
         for sp in ex.removed_spans:

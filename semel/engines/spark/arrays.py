@@ -10,8 +10,7 @@ import pyarrow as pa
 
 from semel.cluster import components
 from semel.config import DedupConfig
-from semel.lsh import Scratch, longest_document
-from semel.lsh import verify_pairs as lsh_verify_pairs
+from semel.lsh import Scratch, longest_document, verdict_pairs
 from semel.weights import (
     Weights,
 )
@@ -113,13 +112,15 @@ def _minis(a: pa.Array, b: pa.Array) -> np.ndarray:
 
 
 def verify_pairs(cfg: DedupConfig, a_seq: pa.Array, b_seq: pa.Array, a_mini: pa.Array, b_mini: pa.Array,
-                 weights: Weights | None = None) -> np.ndarray:
-    """Which pairs (a < b) are duplicates, by the embedded engine's own rule: the sketch-bin estimate filter
-    of `band_candidates` (at least `min_agreement` bins agree), then `semel.lsh.verify_pairs` on the whole
-    batch of pairs in one call."""
+                 weights: Weights | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(verdict code, similarity) of each pair (a < b), by the embedded engine's own rule: the sketch-bin
+    estimate filter of `band_candidates` (at least `min_agreement` bins agree; code -1 for the pairs it
+    turns away, never verified), then `semel.lsh.verdict_pairs` on the whole batch of pairs in one call."""
     k = len(a_seq)
+    codes = np.full(k, -1, dtype=np.int8)
+    sims = np.zeros(k, dtype=np.float64)
     if k == 0:
-        return np.zeros(0, dtype=bool)
+        return codes, sims
     off, val = interleave(*ragged(a_seq), *ragged(b_seq))
     left = np.arange(0, 2 * k, 2, dtype=np.int64)
     right = left + 1
@@ -129,13 +130,14 @@ def verify_pairs(cfg: DedupConfig, a_seq: pa.Array, b_seq: pa.Array, a_mini: pa.
         if min_agree > 0:  # estimate_at_least on every pair at once: agreeing bins >= min_agree
             passed = (mini[0::2] == mini[1::2]).sum(axis=1) >= min_agree
             left, right = left[passed], right[passed]
-    ok = np.zeros(len(left), dtype=np.bool_)
+    verdicts = np.zeros(len(left), dtype=np.int8)
+    similarities = np.zeros(len(left), dtype=np.float64)
     w = weights or Weights.none()
     scratch = Scratch(longest_document(off)).arrays()
-    lsh_verify_pairs(left, right, off, val, cfg.rule(), w.arrays(), scratch, ok)
-    out = np.zeros(k, dtype=bool)
-    out[left[ok] // 2] = True
-    return out
+    verdict_pairs(left, right, off, val, cfg.rule(), w.arrays(), scratch, verdicts, similarities)
+    codes[left // 2] = verdicts
+    sims[left // 2] = similarities
+    return codes, sims
 
 
 def components_one_task(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

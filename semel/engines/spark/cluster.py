@@ -18,6 +18,7 @@ from semel.engines.spark.arrays import (
 from semel.engines.spark.sketch import documents
 from semel.engines.workdir import WorkDir
 from semel.errors import SemelError
+from semel.lsh import COPY
 from semel.weights import (
     SAMPLE_MASK,
     Weights,
@@ -138,7 +139,8 @@ def stage_cluster(spark: Any, cfg: DedupConfig, work: WorkDir, info: dict) -> di
         tagged = docs.select("row", "exact0", "exact1", "bands", "seq").join(first, ["exact0", "exact1"])
         parts.append(tagged.where(F.col("row") != F.col("first"))
                      .select(F.col("row").alias("a"), F.col("first").alias("b"), F.lit(0).cast("long")
-                             .alias("n"), F.lit(True).alias("ok")))
+                             .alias("n"), F.lit(True).alias("ok"), F.lit(COPY).cast("byte").alias("code"),
+                             F.lit(1.0).alias("sim")))
         reps = tagged.where(F.col("row") == F.col("first"))
     else:
         reps = docs
@@ -173,17 +175,18 @@ def stage_cluster(spark: Any, cfg: DedupConfig, work: WorkDir, info: dict) -> di
 
         def verify_task(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
             for b in batches:
-                ok = verify_pairs(cfg, b.column("sa"), b.column("sb"), b.column("ma"), b.column("mb"),
-                                  weights)
-                yield pa.RecordBatch.from_arrays([b.column("a"), b.column("b"), b.column("n"), pa.array(ok)],
-                                                 names=["a", "b", "n", "ok"])
+                codes, sims = verify_pairs(cfg, b.column("sa"), b.column("sb"), b.column("ma"),
+                                           b.column("mb"), weights)
+                yield pa.RecordBatch.from_arrays([b.column("a"), b.column("b"), b.column("n"),
+                                                  pa.array(codes == COPY), pa.array(codes), pa.array(sims)],
+                                                 names=["a", "b", "n", "ok", "code", "sim"])
 
         joined = (pairs.join(seqs.select(F.col("row").alias("a"), F.col("seq").alias("sa"),
                                          F.col("mini").alias("ma")), "a")
                   .join(seqs.select(F.col("row").alias("b"), F.col("seq").alias("sb"),
                                     F.col("mini").alias("mb")), "b"))
         parts.append(joined.select("a", "b", "n", "sa", "sb", "ma", "mb")
-                     .mapInArrow(verify_task, "a long, b long, n long, ok boolean"))
+                     .mapInArrow(verify_task, "a long, b long, n long, ok boolean, code byte, sim double"))
     labels_dir = work.path("cluster", "labels")
     candidates = verified = 0
     if parts:

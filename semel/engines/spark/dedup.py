@@ -53,6 +53,7 @@ from semel.errors import SemelError
 from semel.io import ErrorLog
 from semel.io.outputs import Outputs
 from semel.io.outputs import current as current_run
+from semel.rejected import REJECTED_FILE
 from semel.stages import StageStats, peak_rss_mb
 
 #: Session settings a run may change (and puts back afterwards).
@@ -87,6 +88,7 @@ def run_dedup(cfg: DedupConfig, master: str | None = None, conf: dict | list | N
         clusters, stats = _run_stages(spark, cfg, fs, files, old, startup)
         if local_out is not None:
             outputs.produced(CLUSTERS_FILE)
+            outputs.produced(REJECTED_FILE)
             outputs.produced(STATS_FILE)
     return clusters, stats
 

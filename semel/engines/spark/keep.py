@@ -24,6 +24,7 @@ from semel.engines.spark.sketch import documents
 from semel.engines.workdir import WorkDir
 from semel.grouping import assign_components
 from semel.lsh import Scratch, longest_document
+from semel.rejected import REJECTED_FILE, TESTS
 from semel.weights import (
     Weights,
 )
@@ -104,4 +105,25 @@ def stage_keep(spark: Any, cfg: DedupConfig, work: WorkDir, info: dict) -> None:
      .write.mode("overwrite").option("compression", "zstd").parquet(single))
     parts = fs.parts(single, ".parquet")
     fs.move(parts[0], join(cfg.output, CLUSTERS_FILE))
+    _write_rejected(spark, work, labels, fs, join(cfg.output, REJECTED_FILE))
     work.mark_done("keep", {})
+
+
+def _write_rejected(spark: Any, work: WorkDir, labels: Any, fs: HadoopFiles, path: str) -> None:
+    """OUT/rejected.parquet as the embedded engine writes it (semel.rejected.rejected_table): verified
+    candidates that failed a test and ended in different components, one file sorted by (a, b)."""
+    from pyspark.sql import functions as F
+
+    single = work.path("keep", "rejected")
+    test = F.element_at(F.array(*map(F.lit, TESTS)), F.col("code") + 1)  # semel.lsh's verdict codes
+    columns = [F.col("a"), F.col("b"), test.alias("test"), F.col("sim").cast("float").alias("similarity")]
+    edges_dir = work.path("cluster", "edges")
+    edges = (spark.read.parquet(edges_dir).where("code > 0") if fs.exists(edges_dir)  # none without a stage
+             else spark.createDataFrame([], "a long, b long, code byte, sim double"))
+    la = labels.select(F.col("node").alias("a"), F.col("label").alias("la"))
+    lb = labels.select(F.col("node").alias("b"), F.col("label").alias("lb"))
+    rejected = (edges.join(la, "a", "left").join(lb, "b", "left")
+                .where(F.coalesce("la", "a") != F.coalesce("lb", "b")))
+    (rejected.select(*columns).repartition(1).sortWithinPartitions("a", "b")
+     .write.mode("overwrite").option("compression", "zstd").parquet(single))
+    fs.move(fs.parts(single, ".parquet")[0], path)
