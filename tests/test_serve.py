@@ -82,6 +82,21 @@ def test_check_add_health_stats(server: tuple[str, Client], base_index: tuple[st
         client._request("GET", "/nope")
 
 
+def test_added_documents_are_seen_by_other_readers(server: tuple[str, Client]) -> None:
+    """An index opened elsewhere (semel check, dedup --against) also searches what the log holds."""
+    from semel.index.query import Index
+
+    path, client = server
+    text = new_texts(1, 9)[0]
+    assert client.add("logged-1", text)["added"]
+    other = Index(path)
+    try:
+        match = other.check(text)
+        assert match is not None and match.id == "logged-1"
+    finally:
+        other.close()
+
+
 def test_reads_while_adding(server: tuple[str, Client], base_index: tuple[str, list[dict]]) -> None:
     """Checks of indexed documents keep answering right while another thread adds."""
     _, client = server

@@ -168,6 +168,9 @@ class SegmentData:
     def id_of(self, position: int) -> str:
         return self.ids[position].as_py()
 
+    def close(self) -> None:
+        """Nothing to release in memory (a saved segment closes its files)."""
+
     # what a lookup reads (semel.index.query.Segment reads the same from disk)
     def band_docs_at(self, b: int, lo: int, hi: int) -> np.ndarray:
         """The documents of band b's sorted keys at positions [lo, hi)."""

@@ -38,19 +38,14 @@ class LiveIndex:
         self.added = 0
 
     def _fold_log(self) -> None:
-        manifest = self.index.manifest
-        records = [(seq, doc) for seq, doc, _ in replay(os.path.join(self.root, WAL_FILE))
-                   if seq > manifest.wal_through]
-        if not records:
+        """Save the log's documents (the index opened them as an in-memory segment) as a segment."""
+        data = self.index.logged
+        if data is None:
             return
-        sk = self.index.sketch([str(doc["text"]) for _, doc in records])
-        rows = manifest.next_row + np.arange(len(records))
-        data = SegmentData.from_docs(pa.array([str(doc["id"]) for _, doc in records], pa.string()),
-                                     -rows.astype(np.float64), sk.exact, sk.mini, sk.seq_offsets, sk.seq,
-                                     sk.bands)
+        manifest = self.index.manifest
         manifest.segments.append(data.save(self.root, next_segment_name(manifest)))
-        manifest.wal_through = records[-1][0]
-        manifest.next_row += len(records)
+        manifest.wal_through = max(seq for seq, _, _ in replay(os.path.join(self.root, WAL_FILE)))
+        manifest.next_row += data.documents
         write_manifest(self.root, manifest)
         self.index.close()
         self.index = Index(self.root)

@@ -35,6 +35,7 @@ from semel.index.format import (
     read_manifest,
     read_only,
 )
+from semel.index.wal import WAL_FILE, replay
 from semel.lsh import Scratch, estimate_at_least, verify, verify_pairs
 from semel.sketch import Sketch, sketch_batch
 from semel.weights import Weights
@@ -227,6 +228,21 @@ class Index:
         self.rule = self.cfg.rule()
         self.bands, self.rows = self.cfg.band_rows
         self._local = threading.local()
+        self.logged = self.log_tail()
+        if self.logged is not None:  # added by semel serve and not folded yet: searched all the same
+            self.segments.append(self.logged)
+
+    def log_tail(self) -> SegmentData | None:
+        """The documents the write-ahead log holds beyond the manifest's `wal_through`, as an in-memory
+        segment in the order they were added (None when there are none)."""
+        m = self.manifest
+        records = [doc for seq, doc, _ in replay(os.path.join(self.root, WAL_FILE)) if seq > m.wal_through]
+        if not records:
+            return None
+        sk = self.sketch([str(doc["text"]) for doc in records])
+        rows = m.next_row + np.arange(len(records), dtype=np.float64)
+        return SegmentData.from_docs(pa.array([str(doc["id"]) for doc in records], pa.string()), -rows,
+                                     sk.exact, sk.mini, sk.seq_offsets, sk.seq, sk.bands)
 
     @property
     def documents(self) -> int:
