@@ -52,21 +52,20 @@ class Against:
     def weights(self) -> Weights:
         return self.index.weights
 
-    def lookup_run(self, work: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(matched id or None, similarity, by exact key) of every document of the run in `work`, part by
-        part through memory maps."""
-        parts = RunParts(work)
-        ids: list[str | None] = []
-        sims: list[float] = []
-        exact: list[bool] = []
-        for part in parts.parts:
+    def lookup_run(self, work: str, workers: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(matched id or None, similarity, by exact key) of every document of the run in `work`, the
+        sketch parts looked up on `workers` threads (the kernels release the GIL)."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        def part_matches(part: str) -> list:
             sk = _part_sketch(part)
-            for i in range(len(sk.exact)):
-                m = self.index.lookup(sk, i)
-                ids.append(None if m is None else m.id)
-                sims.append(0.0 if m is None else m.similarity)
-                exact.append(m is not None and m.reason == "exact")
-        return np.array(ids, dtype=object), np.array(sims, np.float64), np.array(exact, bool)
+            return [self.index.lookup(sk, i) for i in range(len(sk.exact))]
+
+        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+            matches = [m for part in pool.map(part_matches, RunParts(work).parts) for m in part]
+        return (np.array([None if m is None else m.id for m in matches], dtype=object),
+                np.array([0.0 if m is None else m.similarity for m in matches], np.float64),
+                np.array([m is not None and m.reason == "exact" for m in matches], bool))
 
 
 def _part_sketch(part: str) -> Sketch:
@@ -85,7 +84,7 @@ class Seen:
         assert cfg.against is not None
         against = Against(cfg.against, cfg)
         try:
-            self.matched, self.sims, _ = against.lookup_run(work)
+            self.matched, self.sims, _ = against.lookup_run(work, cfg.workers)
         finally:
             against.close()
         self.mask = np.array([m is not None for m in self.matched], bool)
