@@ -33,6 +33,9 @@ def _in_memory_kind(data: Any, output: str | None, job: str) -> str | None:
     if isinstance(data, str | os.PathLike) or output is not None:
         return None
     kind = frames.kind_of(data)
+    if kind == "list" and data and all(os.path.isfile(t) for t in data[:100]):
+        raise TypeError(f"{job}() was given file names and no output: pass an output "
+                        f"({job}(paths, 'out/')), or the texts themselves")
     if kind is None:
         raise TypeError(f"{job}() takes paths with an output, a list of strings, a pyarrow Table or "
                         f"RecordBatch, a pandas or polars DataFrame or a datasets.Dataset, not "

@@ -103,6 +103,9 @@ def test_kept_refuses_other_data_and_paths_still_need_an_output(corpus) -> None:
         semel.dedup(path)
     with pytest.raises(TypeError, match="not dict"):
         semel.dedup({"text": "a"})
+    with pytest.raises(TypeError, match="given file names and no output"):
+        semel.dedup([path, path])
+    assert semel.dedup([], progress=False).clusters.num_rows == 0
 
 
 def test_bad_columns_are_one_line_errors() -> None:

@@ -8,7 +8,8 @@ local copies with a local output, and on success every output file is uploaded. 
 same folder when the run is repeated: a killed dedup run keeps its work folder there and `--resume`
 continues it; a staged input is not copied again while its size and modification time are unchanged
 (the copy takes the remote object's time, so the resume fingerprint sees the same input). The folder is
-removed when the run succeeds or fails on bad input, and kept when it is interrupted.
+removed when the run succeeds or fails on bad input, and kept when it is interrupted (or with
+`--keep-work`, which keeps dedup's work folder there).
 
 Atomicity: each output file appears whole or not at all. On object stores (S3, GCS, Azure, the Hugging
 Face Hub) an upload is one object write that becomes visible only when complete, so files are uploaded
@@ -227,6 +228,8 @@ def staged(inputs: list[str], output: str | None, *, folder: bool) -> Iterator[S
             os.makedirs(os.path.dirname(staging.output), exist_ok=True)
         yield staging
         upload_outputs(staging, folder)
+        if staging.output is not None and os.path.isdir(os.path.join(staging.output, "_work")):
+            return  # --keep-work: the work folder stays in the staging folder
     except (KeyboardInterrupt, SystemExit):
         raise  # interrupted: the staging folder stays, for --resume
     except BaseException:
