@@ -5,8 +5,8 @@ order, so the engine numbers documents in the frame's order), the engine runs on
 (semel.api.run_engine), and the clusters come back as a DataFrame. Rows are matched back to the
 frame by `monotonically_increasing_id()`, which gives the same values when the same frame is computed
 again (same plan, same partitioning): `kept(df)` must get the frame dedup() was given. The temporary
-folder must be reachable by the executors: a local folder suits `local[*]`; on a cluster pass
-`work_dir=` a shared location (HDFS, S3).
+folder (in `work_dir=` when given) must be a local path the driver and every executor see: any folder
+for `local[*]`, a shared mount (NFS) on a cluster.
 """
 from __future__ import annotations
 
