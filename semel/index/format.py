@@ -15,12 +15,13 @@
         band_fence.npy      uint32[bands, ceil(n / FENCE)] every FENCE-th sorted key
         exact_keys.npy      uint64[n]      exact keys' high words, sorted; exact_docs.npy their documents
 
-Everything is read through memory maps: a lookup binary-searches the small fence (in RAM) and then
-reads one page of each band's keys, so resident memory follows the pages queries touch, not the index
-size. Bytes per document: 16 (exact) + 256 (mini) + 8 x bands (band keys and docs; 680 at the default
-85 bands) + 12 (exact lookup) + 8 (offset) + 4 x tokens + the id: about 1 KB + 4 bytes a word.
-Folding band keys to 32 bits only adds candidates (each one is checked against the sketch bins and
-verified exactly), never loses one.
+A lookup (semel.index.query) keeps in RAM only the per-document exact keys, exact lookup and token
+offsets (36 bytes a document) and the fences; it memory-maps the band keys (4 bytes a band: 340 at the
+default 85 bands) and reads band documents, sketch bins and tokens with pread, so resident memory stays
+near 376 bytes a document whatever the token sequences weigh. On disk a document takes 16 (exact) + 256
+(mini) + 8 x bands (680) + 12 (exact lookup) + 8 (offset) + 4 x tokens + its id: about 1.3 KB plus 4 bytes
+a word (2.3 KB for news articles). Folding band keys to 32 bits only adds candidates (each one is checked
+against the sketch bins and verified exactly), never loses one.
 
 A segment is written to a temporary folder and renamed; the manifest is replaced atomically after it,
 so a reader sees the old index or the new one, never a half-written segment.
