@@ -2,6 +2,7 @@
 Jupyter notebook (as its widget) and stay silent in pipes, logs and tests."""
 from __future__ import annotations
 
+import importlib.util
 import sys
 from typing import Any
 
@@ -21,12 +22,9 @@ def progress(total: float | None = None, desc: str = "", unit: str = "it", enabl
     notebook = in_notebook()
     if enabled is None:
         enabled = notebook or sys.stderr.isatty()
-    if enabled and notebook:
-        try:
-            from tqdm.notebook import tqdm as notebook_tqdm
+    if enabled and notebook and importlib.util.find_spec("ipywidgets") is not None:  # else the text bar
+        from tqdm.notebook import tqdm as notebook_tqdm
 
-            return notebook_tqdm(total=total, desc=desc, unit=unit, leave=False, **kwargs)
-        except ImportError:  # no ipywidgets: the text bar below
-            pass
+        return notebook_tqdm(total=total, desc=desc, unit=unit, leave=False, **kwargs)
     return tqdm(total=total, desc=desc, unit=unit, disable=not enabled, file=sys.stderr,
                 dynamic_ncols=True, leave=False, **kwargs)

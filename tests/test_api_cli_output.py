@@ -73,3 +73,20 @@ def test_listed_summaries_match_each_command_and_help_loads_no_job() -> None:
     code = code.replace("['--help']", "['repair', 'examples/seed.txt']")  # one text: the pure-Python kernel
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stderr == "[]" and out.stdout.startswith("Sullo sfondo")
+
+
+def test_progress_shows_in_a_notebook_without_a_terminal(monkeypatch) -> None:
+    """In Jupyter stderr is no terminal, yet the bar shows (tqdm's widget, or text without ipywidgets)."""
+    import types
+
+    class ZMQInteractiveShell:  # what get_ipython() returns inside a Jupyter kernel
+        pass
+
+    fake = types.ModuleType("IPython")
+    fake.get_ipython = ZMQInteractiveShell  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "IPython", fake)
+    stream = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", stream)
+    bar = progress(total=3, desc="notebook")
+    assert not bar.disable
+    bar.close()
