@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 import semel
 from semel.config import DedupConfig
+from semel.index.build import append_run, run_settings
 from semel.lsh import Scratch, estimate_at_least, longest_document, verify
 from semel.sketch import sketch_batch
 from semel.weights import Weights
@@ -88,7 +89,7 @@ def test_split_runs_keep_what_one_run_keeps(tmp_path_factory, seed: int, cuts: t
     index = os.path.join(root, "a", "index")
     semel.dedup(paths[2], os.path.join(root, "b"), against=index, update_index=True, **SETTINGS)
     semel.dedup(paths[3], os.path.join(root, "c"), against=index, **SETTINGS)
-    split = {**rows(os.path.join(root, "a")), **rows(os.path.join(root, "b")), **rows(os.path.join(root, "c"))}
+    split = {k: v for name in "abc" for k, v in rows(os.path.join(root, name)).items()}
     earlier = {d["id"]: n for n, part in enumerate(parts) for d in part}
     for row in whole:
         got = split[row["id"]]
@@ -106,20 +107,27 @@ def test_cli_against_and_update_index(tmp_path) -> None:
     docs = collection(7, n_bases=8, copies=12)
     write_jsonl(str(tmp_path / "a.jsonl"), docs[:10])
     write_jsonl(str(tmp_path / "b.jsonl"), docs[10:] + [{"id": "again", "text": docs[0]["text"]}])
-    cli = [sys.executable, "-m", "semel.cli"]
-    out = subprocess.run([*cli, "dedup", str(tmp_path / "a.jsonl"), "-o", str(tmp_path / "a"), "--index", "-q"],
-                         capture_output=True, text=True)
+    index = str(tmp_path / "a" / "index")
+
+    def semel_cli(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "semel.cli", *args], capture_output=True, text=True)
+
+    out = semel_cli("dedup", str(tmp_path / "a.jsonl"), "-o", str(tmp_path / "a"), "--index", "-q")
     assert out.returncode == 0, out.stderr
-    before = json.load(open(tmp_path / "a" / "index" / "manifest.json"))["documents"]
-    out = subprocess.run([*cli, "dedup", str(tmp_path / "b.jsonl"), "-o", str(tmp_path / "b"), "--against",
-                          str(tmp_path / "a" / "index"), "--update-index", "-q"], capture_output=True, text=True)
+    before = json.load(open(os.path.join(index, "manifest.json")))["documents"]
+    out = semel_cli("dedup", str(tmp_path / "b.jsonl"), "-o", str(tmp_path / "b"), "--against", index,
+                    "--update-index", "--keep-work", "-q")
     assert out.returncode == 0, out.stderr
     b = rows(str(tmp_path / "b"))
     assert b["again"]["reason"] == "seen" and b["again"]["cluster"] == "d000" and not b["again"]["kept"]
-    after = json.load(open(tmp_path / "a" / "index" / "manifest.json"))
-    assert after["documents"] == before + sum(r["kept"] for r in b.values())
+    after = json.load(open(os.path.join(index, "manifest.json")))
+    assert after["documents"] == before + sum(r["kept"] for r in b.values()) > before
     assert len(after["segments"]) == 2
-    out = subprocess.run([*cli, "dedup", str(tmp_path / "b.jsonl"), "-o", str(tmp_path / "c"), "--against",
-                          str(tmp_path / "a" / "index"), "--threshold", "0.5"], capture_output=True, text=True)
+    # the same run appending again (a --resume after its append): nothing added twice
+    cfg = run_settings(str(tmp_path / "b"))
+    append_run(index, str(tmp_path / "b" / "_work"), str(tmp_path / "b" / "clusters.parquet"), cfg)
+    assert json.load(open(os.path.join(index, "manifest.json")))["documents"] == after["documents"]
+    out = semel_cli("dedup", str(tmp_path / "b.jsonl"), "-o", str(tmp_path / "c"), "--against", index,
+                    "--threshold", "0.5")
     assert out.returncode == 1 and out.stderr.startswith("semel: error: --against") and \
         out.stderr.count("\n") == 1

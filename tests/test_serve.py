@@ -127,6 +127,13 @@ def test_reads_while_adding(server: tuple[str, Client], base_index: tuple[str, l
     assert all(client.check(t)["duplicate"] for t in added)
 
 
+def test_one_writer_at_a_time(server: tuple[str, Client]) -> None:
+    """A second server, or a dedup --update-index, on an index a server is adding to: refused, one line."""
+    path, _ = server
+    with pytest.raises(SemelError, match="being written by another process"):
+        make_server(path, port=0)
+
+
 def test_non_loopback_needs_a_token(index_copy: str) -> None:
     with pytest.raises(SemelError, match="needs a token"):
         make_server(index_copy, host="0.0.0.0", port=0)

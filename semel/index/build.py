@@ -21,6 +21,7 @@ from semel.grouping import priority_order
 from semel.index.format import (
     WEIGHTS,
     Manifest,
+    WriterLock,
     next_segment_name,
     read_manifest,
     settings_change,
@@ -157,22 +158,42 @@ def _save_weights(work: str, root: str, manifest: Manifest) -> None:
 
 def append_run(root: str, work: str, clusters_path: str, cfg: DedupConfig) -> Manifest:
     """Append the documents a run against this index kept (reason not `seen`) as a new segment: O(size
-    of the run), earlier segments untouched. The weights stay frozen (rebuild to refresh them)."""
-    manifest = read_manifest(root)
-    change = settings_change(manifest.settings, cfg)
-    if change:
-        raise SemelError(f"cannot update {escape(root)}: {change}")
-    parts = RunParts(work)
-    kept = pq.read_table(clusters_path, columns=["kept"]).column("kept").to_numpy()
-    if parts.meta is None:
+    of the run), earlier segments untouched. The weights stay frozen (rebuild to refresh them). A run
+    appends once: the same run again (a --resume after the append, a rerun of the same batch with the
+    same settings) finds its fingerprint in the manifest and adds nothing."""
+    lock = WriterLock(root, "--update-index")
+    try:
+        manifest = read_manifest(root)
+        change = settings_change(manifest.settings, cfg)
+        if change:
+            raise SemelError(f"cannot update {escape(root)}: {change}")
+        parts = RunParts(work)
+        run = _run_id(work)
+        if parts.meta is None or any(s.get("run") == run for s in manifest.segments):
+            return manifest
+        kept = pq.read_table(clusters_path, columns=["kept"]).column("kept").to_numpy()
+        docs = kept_in_order(parts, kept)
+        entry = _segment_from_run(root, next_segment_name(manifest), parts, docs, manifest.next_row,
+                                  cfg.keep == "first")
+        manifest.segments.append({**entry, "run": run})
+        manifest.next_row += parts.meta.num_rows
+        write_manifest(root, manifest)
         return manifest
-    docs = kept_in_order(parts, kept)
-    entry = _segment_from_run(root, next_segment_name(manifest), parts, docs, manifest.next_row,
-                              cfg.keep == "first")
-    manifest.segments.append(entry)
-    manifest.next_row += parts.meta.num_rows
-    write_manifest(root, manifest)
-    return manifest
+    finally:
+        lock.release()
+
+
+def _run_id(work: str) -> str:
+    """A run's identity: its work folder's resume fingerprint (settings, version, inputs), hashed."""
+    import hashlib
+    import json
+
+    try:
+        with open(os.path.join(work, "manifest.json"), encoding="utf-8") as f:
+            fingerprint = json.load(f).get("fingerprint")
+    except (OSError, ValueError):
+        fingerprint = None
+    return hashlib.sha256(json.dumps(fingerprint, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def run_settings(output: str) -> DedupConfig:

@@ -146,6 +146,30 @@ def _fsync_dir(path: str) -> None:
         os.close(fd)
 
 
+LOCK_FILE = "write.lock"
+
+
+class WriterLock:
+    """The one writer of an index (semel serve while it runs, dedup --update-index while it appends): an
+    exclusive flock on INDEX/write.lock, released when the process ends however it ends."""
+
+    def __init__(self, root: str, who: str) -> None:
+        import fcntl
+
+        self.fd = os.open(os.path.join(root, LOCK_FILE), os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(self.fd)
+            raise SemelError(f"{escape(root)} is being written by another process (semel serve, or dedup "
+                             f"--update-index); {who} needs it to itself") from None
+
+    def release(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+
 def next_segment_name(manifest: Manifest) -> str:
     used = [int(s["name"].split("-")[1]) for s in manifest.segments]
     return f"seg-{(max(used) + 1) if used else 0:05d}"

@@ -17,7 +17,7 @@ import threading
 import numpy as np
 import pyarrow as pa
 
-from semel.index.format import SegmentData, next_segment_name, write_manifest
+from semel.index.format import SegmentData, WriterLock, next_segment_name, write_manifest
 from semel.index.query import Index, Match
 from semel.index.wal import WAL_FILE, Wal, replay
 
@@ -27,9 +27,14 @@ class LiveIndex:
 
     def __init__(self, root: str) -> None:
         self.root = root
-        self.index = Index(root)
-        self._fold_log()
-        self.index.warm()
+        self.writer = WriterLock(root, "semel serve")
+        try:
+            self.index = Index(root)
+            self._fold_log()
+            self.index.warm()
+        except BaseException:
+            self.writer.release()
+            raise
         self.wal = Wal(os.path.join(root, WAL_FILE), 0)
         self.tail: list[SegmentData] = []
         self.lock = threading.Lock()
@@ -79,3 +84,4 @@ class LiveIndex:
     def close(self) -> None:
         self.wal.close()
         self.index.close()
+        self.writer.release()
