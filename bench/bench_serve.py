@@ -115,6 +115,31 @@ def load(url: str, qs: list[tuple[str, str]], clients: int) -> dict:
             "checks_per_s": round(len(latencies) / wall), "duplicates": duplicates}
 
 
+def load_batched(url: str, qs: list[tuple[str, str]], clients: int, size: int) -> dict:
+    """Checks sent `size` at a time (POST /check {"texts": [...]}): throughput and per-batch latency."""
+    from semel.client import Client
+
+    latencies: list[float] = []
+
+    def worker(part: list[tuple[str, str]]) -> None:
+        c = Client(url)
+        for i in range(0, len(part), size):
+            t = time.perf_counter()
+            c.check_many([text for _, text in part[i:i + size]])
+            latencies.append(time.perf_counter() - t)
+
+    threads = [threading.Thread(target=worker, args=(qs[i::clients],)) for i in range(clients)]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - t0
+    return {"checks": len(qs), "batch": size, "clients": clients, "checks_per_s": round(len(qs) / wall),
+            "batch_p50_ms": round(1000 * percentile(latencies, 0.5), 1),
+            "batch_p99_ms": round(1000 * percentile(latencies, 0.99), 1)}
+
+
 DS_SCRIPT = r'''
 import json, re, sys, time, resource
 from datasketch import MinHash, MinHashLSH
@@ -180,6 +205,7 @@ def main() -> None:
         print("load:", json.dumps(result))
         result1 = load(url, qs[:1000], 1)
         print("one client:", json.dumps(result1))
+        print("batches of 50, 2 clients:", json.dumps(load_batched(url, qs, 2, 50)))
         print("server memory after load:", rss(proc.pid))
     finally:
         proc.kill()

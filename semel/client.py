@@ -63,6 +63,10 @@ class Client:
         """Is `text` a copy of an indexed document? {duplicate, of, similarity, reason, why}."""
         return self._request("POST", "/check", {"text": text})
 
+    def check_many(self, texts: list[str]) -> list[dict[str, Any]]:
+        """Several texts in one request (one sketch pass on the server): one answer each, in order."""
+        return self._request("POST", "/check", {"texts": list(texts)})["results"]
+
     def add(self, doc_id: str | int, text: str) -> dict[str, Any]:
         """Add a document unless it copies an indexed one; durable once this returns. {added, ...}."""
         return self._request("POST", "/add", {"id": doc_id, "text": text})

@@ -2,6 +2,7 @@
 
     POST /check  {"text": ...}        -> {"duplicate": bool, "of" (the indexed id), "similarity",
                                           "reason", "why"}
+    POST /check  {"texts": [...]}     -> {"results": [one answer per text, in order]}
     POST /add    {"id": ..., "text"}  -> {"added": bool, ...the check's fields}; durable when answered
     GET  /health                      -> {"ok": true, "documents": n}
     GET  /stats                       -> counts, segments, settings
@@ -116,8 +117,11 @@ class Handler(BaseHTTPRequestHandler):
         except ValueError:
             self._send(400, {"error": "the body is not valid JSON"})
             return None
-        if not isinstance(body, dict) or not isinstance(body.get("text"), str):
-            self._send(400, {"error": "the body needs a string field 'text'"})
+        texts = body.get("texts") if isinstance(body, dict) else None
+        batch = self.path == "/check" and isinstance(texts, list) and all(isinstance(t, str) for t in texts)
+        if not isinstance(body, dict) or not (isinstance(body.get("text"), str) or batch):
+            self._send(400, {"error": "the body needs a string field 'text' (or, for /check, 'texts': a "
+                             "list of strings)"})
             return None
         return body
 
@@ -145,6 +149,11 @@ class Handler(BaseHTTPRequestHandler):
             return
         threshold = service.index.index.cfg.threshold
         try:
+            if self.path == "/check" and "text" not in body:  # a batch: one sketch for all
+                service.count("check", len(body["texts"]))
+                results = [answer(m, threshold) for m in service.index.check_many(body["texts"])]
+                self._send(200, {"results": results})
+                return
             if self.path == "/check":
                 service.count("check")
                 self._send(200, answer(service.index.check(body["text"]), threshold))

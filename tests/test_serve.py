@@ -74,6 +74,8 @@ def test_check_add_health_stats(server: tuple[str, Client], base_index: tuple[st
     again = client.add("new-2", text + " And one more sentence.")
     assert again["added"] is False and again["of"] == "new-1" and again["reason"] == "near"
     assert client.check(text)["of"] == "new-1"
+    many = client.check_many([text, docs[0]["text"], "nothing like anything indexed at all"])
+    assert [m["of"] for m in many] == ["new-1", found["of"], None]
     stats = client.stats()
     assert stats["documents"] == start + 1 and stats["requests"]["added"] == 1
     with pytest.raises(SemelError, match="string field 'text'"):

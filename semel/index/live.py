@@ -62,6 +62,14 @@ class LiveIndex:
     def check(self, text: str) -> Match | None:
         return self.index.check(text, extra=self.tail)
 
+    def check_many(self, texts: list[str]) -> list[Match | None]:
+        """Several texts, sketched together."""
+        if not texts:
+            return []
+        tail = self.tail
+        sk = self.index.sketch(texts)
+        return [self.index.lookup(sk, i, extra=tail) for i in range(len(texts))]
+
     def add(self, doc_id: str, text: str) -> Match | None:
         """Add a document unless it copies one already in (then return that match); durable on return."""
         sk = self.index.sketch([text])
