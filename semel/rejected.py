@@ -19,8 +19,8 @@ from semel.lsh import COPY, VERDICTS
 
 REJECTED_FILE = "rejected.parquet"
 TESTS = ("copy", "empty", "threshold", "shape", "template")  # short names of semel.lsh's verdicts
-SCHEMA = pa.schema([("a", pa.int64()), ("b", pa.int64()), ("test", pa.string()),
-                    ("similarity", pa.float32())])
+SCHEMA = pa.schema([("a", pa.int64()), ("b", pa.int64()), pa.field("test", pa.string(), nullable=False),
+                    ("similarity", pa.float32())])  # the types and nullability Spark writes too
 
 
 def rejected_table(left: np.ndarray, right: np.ndarray, codes: np.ndarray, sims: np.ndarray,

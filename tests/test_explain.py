@@ -196,3 +196,22 @@ def test_character_shingle_runs_are_explained_with_character_ngrams(tmp_path) ->
     assert recorded["id"] == "y" and ex.kept_id == "x" and ex.exact_jaccard is not None
     assert abs(ex.exact_jaccard - recorded["similarity"]) < 1e-3  # the run's own character shingles
     assert any(len(s.replace(" ", "")) == 5 for s in ex.shared_shingles)
+
+
+def test_kept_template_instances_name_each_other_as_rejected_by_the_template_test(tmp_path) -> None:
+    from tests.test_lsh import _ioctl_page
+
+    docs = [{"id": "remove", "text": _ioctl_page("dmx remove pid", "dmx add pid")},
+            {"id": "add", "text": _ioctl_page("dmx add pid", "also")},
+            {"id": "other", "text": " ".join(f"x{i}" for i in range(200))}]
+    path = str(tmp_path / "pages.jsonl")
+    write_jsonl(path, docs)
+    out = str(tmp_path / "out")
+    semel.dedup(path, out)
+    rejected = pq.read_table(os.path.join(out, "rejected.parquet")).to_pylist()
+    assert [(r["a"], r["b"], r["test"]) for r in rejected] == [(0, 1, "template")]
+    ex = explain(out, "add")
+    assert ex.kept
+    assert [(r["id"], r["test"], r["fate"]) for r in ex.rejected] == [("remove", "template", "kept")]
+    assert 0.3 < ex.rejected[0]["similarity"] < 1
+    assert explain(out, "other").rejected == []
