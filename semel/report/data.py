@@ -21,6 +21,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from semel.io import ID, ErrorLog, InputSpec, read_batches
+from semel.rejected import REJECTED_FILE, counts_by_test
 from semel.report.docs import RemovedBytes, fetch_texts, inputs_available, span_column
 from semel.report.runinfo import RunInfo
 
@@ -194,6 +195,11 @@ def _dedup(data: ReportData, opts: dict[str, Any]) -> None:
     if st.get("candidates") is not None:
         data.summary.append(("LSH candidates", f"{int(st['candidates']):,}",
                              f"{int(st.get('verified') or 0):,} distinct pairs verified"))
+    rejected_path = os.path.join(data.run.output, REJECTED_FILE)
+    if os.path.exists(rejected_path):
+        by_test = counts_by_test(pq.read_table(rejected_path, columns=["test"]))
+        data.summary.append(("candidates turned away", f"{sum(by_test.values()):,}",
+                             ", ".join(f"{k} {v:,}" for k, v in sorted(by_test.items())) or "none"))
     if st.get("skipped_records"):
         data.summary.append(("skipped records", f"{int(st['skipped_records']):,}", "see errors.jsonl"))
     _stage_summary(data)
