@@ -248,3 +248,17 @@ def test_stdin_forced_txt(monkeypatch):
     monkeypatch.setattr(sys, "stdin", _Stdin(b'{"id": "a", "text": "x"}\n'))
     t = read_all(InputSpec(["-"], format="txt"))
     assert t.column(TEXT).to_pylist() == ['{"id": "a", "text": "x"}\n']
+
+
+@pytest.mark.parametrize("on_error", ["fail", "skip"])
+def test_null_first_line_is_a_bad_record_not_a_crash(tmp_path, on_error):
+    """pyarrow 26's JSON reader segfaults on a block starting with the line `null`; semel must report it."""
+    path = tmp_path / "in.jsonl"
+    path.write_bytes(b'null\n{"id": "a", "text": "kept"}\n')
+    spec = InputSpec([str(path)], on_error=on_error)
+    errors = ErrorLog()
+    if on_error == "fail":
+        with pytest.raises(InputError, match=r"in\.jsonl:1: "):
+            list(read_batches(spec, errors))
+    else:
+        assert sum(b.num_rows for b in read_batches(spec, errors)) == 1 and errors.count == 1

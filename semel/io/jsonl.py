@@ -231,7 +231,10 @@ def read_jsonl(path: str, spec: Any, errors: ErrorLog | None, row0: int, stream:
             blank = (lengths == 1) | ((lengths == 2) & (buf[starts] == 13))
             raw_all = _raw_array(block, ends)
             nonblank = int(len(ends) - blank.sum())
-            fast = _fast(block, int(lengths.max()), nonblank, st) if nonblank else None
+            # pyarrow 26's JSON reader crashes the process (SIGSEGV) on a block whose first line is `null`:
+            # a block with a line that does not open with "{" takes the exact path, which reports such lines
+            objects = nonblank > 0 and bool(np.all(buf[starts[~blank]] == 123))
+            fast = _fast(block, int(lengths.max()), nonblank, st) if objects else None
             if fast is not None and not _orjson_can_parse(block, buf, starts, ends):
                 fast = None
             if fast is not None:
