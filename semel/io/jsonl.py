@@ -134,12 +134,15 @@ def _fast(block: bytes, longest: int, nonblank: int, st: _State) -> tuple[pa.Arr
     return None
 
 
-def _orjson_can_parse(block: bytes, buf: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> bool:
+def _orjson_can_parse(block: bytes, buf: np.ndarray, starts: np.ndarray, ends: np.ndarray, objects: int
+                      ) -> bool:
     """False when a line of the block may be JSON that Arrow's parser accepts and orjson does not (NaN,
     Infinity, nesting deeper than MAX_DEPTH): such a block takes the exact path, which refuses those lines."""
-    openers = np.flatnonzero((buf == 91) | (buf == 123))  # few: about one per record
     lines: set[int] = set()
-    if len(openers) >= MAX_DEPTH:
+    # each of the block's `objects` lines parsed as an object, so has a "{": a line with MAX_DEPTH openers
+    # lifts the count at least MAX_DEPTH - 1 above one per object (bytes.count: far cheaper than numpy)
+    if block.count(b"[") + block.count(b"{") >= MAX_DEPTH - 1 + objects:
+        openers = np.flatnonzero((buf == 91) | (buf == 123))
         per_line = np.bincount(np.searchsorted(ends, openers, side="right"), minlength=len(starts))
         lines.update(np.flatnonzero(per_line >= MAX_DEPTH).tolist())
     for word in (b"NaN", b"Infinity"):
@@ -235,7 +238,7 @@ def read_jsonl(path: str, spec: Any, errors: ErrorLog | None, row0: int, stream:
             # a block with a line that does not open with "{" takes the exact path, which reports such lines
             objects = nonblank > 0 and bool(np.all(buf[starts[~blank]] == 123))
             fast = _fast(block, int(lengths.max()), nonblank, st) if objects else None
-            if fast is not None and not _orjson_can_parse(block, buf, starts, ends):
+            if fast is not None and not _orjson_can_parse(block, buf, starts, ends, nonblank):
                 fast = None
             if fast is not None:
                 ids, text = fast

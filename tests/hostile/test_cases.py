@@ -181,7 +181,7 @@ def test_10_a_reused_output_folder_holds_one_runs_files(tmp_path, good, capsys) 
     out.joinpath("mine.txt").write_text("not semel's")  # someone else's file in the folder
     assert cli(capsys, "dedup", gz, "-o", out, "-q")[0] == 0
     assert sorted(n for n in os.listdir(out) if not n.startswith(".")) == [
-        "clusters.parquet", "kept.jsonl.gz", "mine.txt", "stats.json"]
+        "clusters.parquet", "kept.jsonl.gz", "mine.txt", "rejected.parquet", "stats.json"]
     assert cli(capsys, "report", out)[0] == 0  # written later, but one of this run's files
     before = listing(str(out))
     broken = write_lines(str(tmp_path / "broken.jsonl"), [b"{oops\n"])

@@ -16,7 +16,7 @@ import pytest
 from tests.corpus import make_corpus
 from tests.hostile.helpers import cli, listing, one_error, run_semel, write_lines
 
-OUTPUTS = ("clusters.parquet", "kept.jsonl", "errors.jsonl")
+OUTPUTS = ("clusters.parquet", "kept.jsonl", "errors.jsonl", "rejected.parquet")
 
 
 @pytest.fixture(scope="module")
