@@ -320,6 +320,17 @@ def _core_hash(tokens: np.ndarray, start: int, end: int, h: np.uint64) -> np.uin
     return h
 
 
+@nb.njit(inline="always", cache=True)
+def _next_run(shared: np.ndarray, p: int, m: int) -> tuple[int, int]:
+    """The next run [s, e) of positions from p on whose shingle the other side lacks; (m, m) when none."""
+    while p < m and shared[p]:
+        p += 1
+    s = p
+    while p < m and not shared[p]:
+        p += 1
+    return s, p
+
+
 @nb.njit(nogil=True, cache=True)
 def recurring_differences(tokens: np.ndarray, shared: np.ndarray, m: int, n: int, table: np.ndarray,
                           count: np.ndarray, token_table: np.ndarray, token_count: np.ndarray,
@@ -338,13 +349,10 @@ def recurring_differences(tokens: np.ndarray, shared: np.ndarray, m: int, n: int
     mask = _mask_for(m, table)
     token_mask = _mask_for(k, token_table)
     p = 0
-    while p < m:
-        if shared[p]:
-            p += 1
-            continue
-        s = p
-        while p < m and not shared[p]:
-            p += 1
+    while True:
+        s, p = _next_run(shared, p, m)
+        if s == m:
+            break
         start = s + n - 1 if s > 0 else 0
         end = p if p < m else k
         for t in range(start, end):
@@ -380,13 +388,10 @@ def recurring_substitutions(ta: np.ndarray, sa: np.ndarray, shared_a: np.ndarray
     m = sa.shape[0]
     mask = _mask_for(m, table)
     p = 0
-    while p < m:
-        if shared_a[p]:
-            p += 1
-            continue
-        s = p
-        while p < m and not shared_a[p]:
-            p += 1
+    while True:
+        s, p = _next_run(shared_a, p, m)
+        if s == m:
+            break
         start, end = s + n - 1, p
         if s == 0 or p == m or not 1 <= end - start <= MAX_CORE:
             continue  # at an edge (added or cut text), a deletion, or a passage
