@@ -28,3 +28,25 @@ def progress(total: float | None = None, desc: str = "", unit: str = "it", enabl
         return notebook_tqdm(total=total, desc=desc, unit=unit, leave=False, **kwargs)
     return tqdm(total=total, desc=desc, unit=unit, disable=not enabled, file=sys.stderr,
                 dynamic_ncols=True, leave=False, **kwargs)
+
+
+def input_total(paths: list[str]) -> tuple[int | None, str]:
+    """What a bar over reading the inputs counts to, so it can show an ETA: (rows, "doc") when every input
+    is a Parquet file (from the file footers), (bytes, "B") when every input is an uncompressed JSONL file
+    (each record's line is counted as it is read), else (None, "doc"): a rate without an ETA."""
+    import os
+
+    from semel.io.formats import detect_format, split_compression
+
+    try:
+        formats = [detect_format(p) if p != "-" else None for p in paths]
+        if paths and all(f == "parquet" for f in formats):
+            import pyarrow.parquet as pq
+
+            return sum(pq.ParquetFile(p).metadata.num_rows for p in paths), "doc"
+        if paths and all(f == "jsonl" and split_compression(p)[1] is None for p, f in zip(paths, formats,
+                                                                                          strict=True)):
+            return sum(os.path.getsize(p) for p in paths), "B"
+    except Exception:  # an unreadable input: the reader reports it, the bar only loses its ETA
+        pass
+    return None, "doc"

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import sys
 
 import pytest
@@ -90,3 +91,33 @@ def test_progress_shows_in_a_notebook_without_a_terminal(monkeypatch) -> None:
     bar = progress(total=3, desc="notebook")
     assert not bar.disable
     bar.close()
+
+
+def test_dedup_bars_count_to_a_known_total(tmp_path, monkeypatch) -> None:
+    """The sketch bar counts JSONL bytes (Parquet rows) to the input's total, so it can give an ETA."""
+    import gzip
+    import shutil
+
+    import pyarrow.parquet as pq
+
+    import semel
+    import semel.engines.local as local
+    from semel.progress import input_total
+
+    bars = {}
+
+    def spy(*args, **kwargs):
+        bar = progress(*args, **kwargs)
+        bars[kwargs["desc"]] = bar
+        return bar
+
+    monkeypatch.setattr(local, "progress", spy)
+    monkeypatch.setattr(sys, "stderr", io.StringIO())
+    semel.dedup(NEWS, str(tmp_path / "out"), progress=True)
+    assert bars["sketch"].unit == "B" and bars["sketch"].n == bars["sketch"].total == os.path.getsize(NEWS)
+    assert bars["write"].n == bars["write"].total > 0
+    pq.write_table(semel.dedup(NEWS, str(tmp_path / "o2"), progress=False).clusters, tmp_path / "c.parquet")
+    assert input_total([str(tmp_path / "c.parquet")]) == (12, "doc")
+    with open(NEWS, "rb") as f, gzip.open(tmp_path / "n.jsonl.gz", "wb") as g:
+        shutil.copyfileobj(f, g)
+    assert input_total([str(tmp_path / "n.jsonl.gz")]) == (None, "doc")  # a rate, no ETA
