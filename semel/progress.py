@@ -50,3 +50,29 @@ def input_total(paths: list[str]) -> tuple[int | None, str]:
     except Exception:  # an unreadable input: the reader reports it, the bar only loses its ETA
         pass
     return None, "doc"
+
+
+class ReadingBar:
+    """A bar over one pass of reading a collection: it counts documents, or the bytes of their JSONL lines,
+    to the total `input_total` finds, so long passes show an ETA (a rate only where there is no total)."""
+
+    def __init__(self, paths: list[str], desc: str, enabled: bool | None) -> None:
+        total, self.unit = input_total(paths)
+        self.bar = progress(total=total, desc=desc, unit=self.unit, enabled=enabled,
+                            unit_scale=self.unit == "B")
+
+    def moved(self, batch: Any) -> int:
+        """How far a read batch moves the bar (safe to call from worker threads)."""
+        if self.unit == "doc":
+            return batch.num_rows
+        import pyarrow.compute as pc
+
+        from semel.io.spec import RAW
+
+        return int(pc.sum(pc.binary_length(batch.column(RAW))).as_py() or 0)
+
+    def update(self, *batches: Any) -> None:
+        self.bar.update(sum(self.moved(b) for b in batches))
+
+    def close(self) -> None:
+        self.bar.close()

@@ -111,11 +111,16 @@ def test_dedup_bars_count_to_a_known_total(tmp_path, monkeypatch) -> None:
         bars[kwargs["desc"]] = bar
         return bar
 
-    monkeypatch.setattr(local, "progress", spy)
+    monkeypatch.setattr(local, "progress", spy)  # the write bar
+    monkeypatch.setattr(semel.progress, "progress", spy)  # the bars over reading the input
     monkeypatch.setattr(sys, "stderr", io.StringIO())
     semel.dedup(NEWS, str(tmp_path / "out"), progress=True)
     assert bars["sketch"].unit == "B" and bars["sketch"].n == bars["sketch"].total == os.path.getsize(NEWS)
     assert bars["write"].n == bars["write"].total > 0
+    for job, settings in ((semel.lines, {}), (semel.substrings, {})):
+        job(NEWS, str(tmp_path / f"{job.__name__}.jsonl"), progress=True, **settings)
+    for desc in ("lines: count", "lines: remove", "substrings"):
+        assert bars[desc].n == bars[desc].total == os.path.getsize(NEWS), desc
     pq.write_table(semel.dedup(NEWS, str(tmp_path / "o2"), progress=False).clusters, tmp_path / "c.parquet")
     assert input_total([str(tmp_path / "c.parquet")]) == (12, "doc")
     with open(NEWS, "rb") as f, gzip.open(tmp_path / "n.jsonl.gz", "wb") as g:

@@ -74,7 +74,7 @@ from semel.lsh import (
     new_pair_set,
     verdict_pairs,
 )
-from semel.progress import input_total, progress
+from semel.progress import ReadingBar, progress
 from semel.rejected import REJECTED_FILE, rejected_table
 from semel.weights import Weights, collection_weights
 
@@ -92,19 +92,13 @@ def _stage_sketch(cfg: DedupConfig, work: WorkDir, errors: ErrorLog) -> None:
     spec = InputSpec(paths=list(cfg.inputs), id_field=cfg.id_field, text_field=cfg.text_field,
                      on_error=cfg.on_error, batch_size=cfg.batch_size)
 
-    total_in, unit = input_total(cfg.inputs)
-
-    def advance(batch: pa.RecordBatch) -> int:
-        """What the bar moves by: documents, or the bytes of their JSONL lines."""
-        if unit == "doc":
-            return batch.num_rows
-        return int(pc.sum(pc.binary_length(batch.column(RAW))).as_py() or 0)
+    bar = ReadingBar(cfg.inputs, "sketch", cfg.progress)
 
     def compute(item: tuple[int, pa.RecordBatch]) -> tuple[int, int, int, int]:
         index, batch = item
         part = os.path.join(root, f"part-{index:05d}")
         if os.path.exists(part):  # finished before an interruption
-            return index, batch.num_rows, 0, advance(batch)
+            return index, batch.num_rows, 0, bar.moved(batch)
         sk = sketch_texts(batch.column(TEXT), cfg)
         tmp = part + ".tmp"
         os.makedirs(tmp)
@@ -122,19 +116,18 @@ def _stage_sketch(cfg: DedupConfig, work: WorkDir, errors: ErrorLog) -> None:
         os.rename(tmp, part)
         fault_point(f"sketch:{index}")
         return (index, batch.num_rows, int(pc.sum(pc.binary_length(batch.column(TEXT))).as_py() or 0),
-                advance(batch))
+                bar.moved(batch))
 
     batches = read_batches(spec, errors)
     total = 0
     nbytes = 0
     parts = 0
-    bar = progress(total=total_in, desc="sketch", unit=unit, enabled=cfg.progress, unit_scale=unit == "B")
     with ThreadPoolExecutor(max_workers=cfg.workers) as pool:
         for _index, n, b, moved in _ordered_map(pool, compute, enumerate(batches), cfg.workers * 2):
             total += n
             nbytes += b
             parts += 1
-            bar.update(moved)
+            bar.bar.update(moved)
     bar.close()
     # the skipped records and reader warnings outlive the process: a resumed run reports them too
     errors.write(work.path("sketch", ERRORS_FILE))

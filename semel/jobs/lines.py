@@ -33,7 +33,7 @@ import pyarrow.parquet as pq
 from semel.errors import SemelError
 from semel.io import CHANGED, TEXT, ErrorLog, InputSpec, atomic_path, open_writer, read_batches
 from semel.io.formats import detect_format, output_format_for
-from semel.progress import progress as progress_bar
+from semel.progress import ReadingBar
 from semel.spans.lines import (
     UNITS,
     HashCounter,
@@ -171,13 +171,13 @@ def lines_file(inputs: str | Sequence[str], output: str = "-", *, id_field: str 
     t0 = time.perf_counter()
     counter = HashCounter(budget_bytes=memory_mb << 20, spill_dir=spill_dir)
     errors = ErrorLog()
-    bar = progress_bar(desc="lines: count", unit=" docs", enabled=progress)
+    bar = ReadingBar(paths, "lines: count", progress)
     try:
         for batch in read_batches(spec, errors):
             units = line_units(batch.column(TEXT), unit, fold_digits)
             counter.add(units.per_doc_unique(min_chars))
             summary.documents += batch.num_rows
-            bar.update(batch.num_rows)
+            bar.update(batch)
         summary.min_docs = threshold(summary.documents, min_docs, min_share)
         frequent, counts, summary.distinct_units = counter.frequent(summary.min_docs)
         summary.spilled_bytes = counter.spilled_bytes
@@ -192,13 +192,13 @@ def lines_file(inputs: str | Sequence[str], output: str = "-", *, id_field: str 
     examples: list[str | None] = [None] * int(frequent.size)
     seen = np.zeros(frequent.size, bool) if mode == "first" else None  # frequent units met so far
     errors = ErrorLog()
-    bar = progress_bar(desc="lines: remove", unit=" docs", enabled=progress)
+    bar = ReadingBar(paths, "lines: remove", progress)
     try:
         with open_writer(output, format=output_format, text_field=text_field, id_field=id_field) as writer:
             for batch in read_batches(spec, errors):
                 writer.write(_remove_batch(batch, unit, fold_digits, min_chars, frequent, seen, examples,
                                            summary, explain))
-                bar.update(batch.num_rows)
+                bar.update(batch)
     finally:
         bar.close()
     summary.stages.append(StageStats("remove", round(time.perf_counter() - t0, 3), peak_rss_mb()))

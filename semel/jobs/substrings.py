@@ -31,7 +31,7 @@ import pyarrow as pa
 from semel.io import CHANGED, ID, TEXT, ErrorLog, InputSpec, open_writer, read_batches
 from semel.io.formats import detect_format, output_format_for
 from semel.jobs.lines import ExplainFn
-from semel.progress import progress as progress_bar
+from semel.progress import ReadingBar
 from semel.spans.suffix import MAX_PASSES, MODES, Cut, remove_repeats
 from semel.stages import StageStats, peak_rss_mb, summary_dict
 from semel.text.tokens import string_buffers
@@ -134,7 +134,7 @@ def substrings_file(inputs: str | Sequence[str], output: str = "-", *, id_field:
     errors = ErrorLog()
     start = time.perf_counter()
     budget = max(1, int(shard_mb * (1 << 20)))
-    bar = progress_bar(desc="substrings", unit=" docs", enabled=progress)
+    bar = ReadingBar(paths, "substrings", progress)
     try:
         with open_writer(output, format=output_format, text_field=text_field, id_field=id_field) as writer:
             shard: list[pa.RecordBatch] = []
@@ -148,14 +148,14 @@ def substrings_file(inputs: str | Sequence[str], output: str = "-", *, id_field:
                     stages.add("read", time.perf_counter() - t0)
                     _process_shard(shard, shard_bytes, writer, min_tokens, mode, within, summary, stages,
                                    explain)
-                    bar.update(sum(b.num_rows for b in shard))
+                    bar.update(*shard)
                     shard, shard_bytes = [], 0
                     t0 = time.perf_counter()
             stages.add("read", time.perf_counter() - t0)
             if shard or summary.shards == 0:
                 _process_shard(shard, shard_bytes, writer, min_tokens, mode, within, summary, stages,
                                explain)
-                bar.update(sum(b.num_rows for b in shard))
+                bar.update(*shard)
     finally:
         bar.close()
     summary.stages = list(stages.items.values())
