@@ -78,12 +78,14 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 def comparable_stats(out: str) -> dict:
-    """stats.json without what legitimately differs: stage timings, the engine's name and master."""
+    """stats.json without what legitimately differs: stage timings, the engine's name and master, and the
+    output folder's name."""
     with open(os.path.join(out, "stats.json"), encoding="utf-8") as f:
         data = json.load(f)
     data["stats"].pop("stages")
     data.pop("engine")
     data["settings"].pop("master", None)
+    data["settings"].pop("output")
     return data
 
 

@@ -94,6 +94,8 @@ def add_engine_arguments(p: argparse.ArgumentParser, spark_help: str) -> None:
     p.add_argument("--engine", choices=("local", "spark"), default="local",
                    help=f"local (embedded, default) or spark ({spark_help})")
     p.add_argument("--master", help="Spark master URL (with --engine spark; default local[*])")
+    p.add_argument("--remote", metavar="sc://HOST:PORT",
+                   help="a Spark Connect server to run on (with --engine spark; instead of --master)")
     p.add_argument("--conf", action="append", default=[], metavar="KEY=VALUE", help="Spark setting")
 
 
@@ -107,6 +109,7 @@ def run_spans_on_spark(job: str, args: argparse.Namespace, summary_type: type, *
         raise SemelError(f"{job} on Spark has no --explain")
     counts = run_spans_job(job, args.inputs, args.output or "-", id_field=args.id_field,
                            text_field=args.text_field, on_error=args.on_error, batch_size=args.batch_size,
-                           master=args.master, conf=args.conf, **settings)
+                           master=args.remote or args.master, conf=args.conf,
+                           **settings)
     names = {f.name for f in fields(summary_type)}
     return summary_type(output=args.output, **{k: v for k, v in counts.items() if k in names})

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 
 from semel.commands.common import (
+    add_engine_arguments,
     add_field_arguments,
     add_run_arguments,
     int_at_least,
@@ -106,10 +107,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="with --against: add the documents this run keeps to INDEX (a new segment)")
     p.add_argument("--no-kept", dest="write_kept", action="store_false",
                    help="write clusters.parquet only, not the kept documents")
-    p.add_argument("--engine", choices=("local", "spark"), default="local",
-                   help="local (embedded, default) or spark")
-    p.add_argument("--master", help="Spark master URL (with --engine spark; default local[*])")
-    p.add_argument("--conf", action="append", default=[], metavar="KEY=VALUE", help="Spark setting")
+    add_engine_arguments(p, "the same answers, see docs/spark.md")
     add_run_arguments(p)
     p.set_defaults(func=run)
 
@@ -134,6 +132,6 @@ def run(args: argparse.Namespace) -> int:
         workers=args.workers, batch_size=args.batch_size, on_error=args.on_error, work_dir=args.work_dir,
         resume=args.resume, keep_work=args.keep_work, write_kept=args.write_kept, progress=args.progress,
         index=args.index, against=args.against, update_index=args.update_index)
-    result = dedup(cfg, engine=args.engine, master=args.master, conf=args.conf)
+    result = dedup(cfg, engine=args.engine, master=args.remote or args.master, conf=args.conf)
     report(args, result)
     return 0

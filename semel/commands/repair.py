@@ -5,6 +5,7 @@ import argparse
 import sys
 
 from semel.commands.common import (
+    add_engine_arguments,
     add_field_arguments,
     add_run_arguments,
     int_at_least,
@@ -77,10 +78,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--explain", action="store_true",
                    help="print each removed span with offsets and where its first occurrence is "
                    "(on stdout with -o, else on stderr)")
-    p.add_argument("--engine", choices=("local", "spark"), default="local",
-                   help="local (default) or spark (one task per input file; needs -o)")
-    p.add_argument("--master", help="Spark master URL (with --engine spark; default local[*])")
-    p.add_argument("--conf", action="append", default=[], metavar="KEY=VALUE", help="Spark setting")
+    add_engine_arguments(p, "one task per input file; needs -o")
     add_run_arguments(p)
     p.set_defaults(func=run, progress=None)
 
@@ -141,11 +139,17 @@ def run(args: argparse.Namespace) -> int:
     read_stdin_as(args)
     try:
         with Outputs(output, inputs=args.inputs) as outputs:
-            summary = repair_file(args.inputs, output, id_field=args.id_field, text_field=args.text_field,
-                                  min_chars=args.min_chars, units=units, drop_above=args.drop_above,
-                                  on_error=args.on_error, explain=explain, batch_size=args.batch_size,
-                                  progress=args.progress, with_stats=args.stats, engine=args.engine,
-                                  master=args.master, conf=args.conf)
+            job = repair_file
+            if args.engine == "spark":  # the same job, one task per input file
+                from functools import partial
+
+                from semel.engines.spark import run_repair
+
+                job = partial(run_repair, master=args.remote or args.master, conf=args.conf)
+            summary = job(args.inputs, output, id_field=args.id_field, text_field=args.text_field,
+                          min_chars=args.min_chars, units=units, drop_above=args.drop_above,
+                          on_error=args.on_error, explain=explain, batch_size=args.batch_size,
+                          progress=args.progress, with_stats=args.stats)
     except ValueError as exc:
         raise SemelError(str(exc)) from None
     if output == "-":

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from semel.engines.spark.session import get_spark
+from semel.engines.spark.session import get_spark, is_connect
 from semel.jobs.lines import DEFAULT_MIN_CHARS, DEFAULT_MODE, threshold
 from semel.jobs.lines import MODES as LINES_MODES
 from semel.jobs.substrings import DEFAULT_MIN_TOKENS, shard_texts
@@ -46,6 +46,13 @@ def _set_text(batch: pa.RecordBatch, text_col: str, texts: pa.Array) -> pa.Recor
 
 
 _POS = "__semel_pos"
+
+
+class _Shipped:
+    """A value sent with the task itself, read as `.value` like a broadcast variable."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
 
 
 def _hash_task(text_col: str, unit: str, fold_digits: bool, min_chars: int
@@ -103,8 +110,10 @@ def lines_spark(df: Any, *, text_col: str = "text", unit: str = "line", min_docs
     counts = (hashes.groupBy("h").agg(F.count("*").alias("documents"), F.min("pos").alias("first_pos"))
               .where(f"documents >= {n}"))
     rows = sorted((r[0] & 0xFFFFFFFFFFFFFFFF, r[1]) for r in counts.select("h", "first_pos").collect())
-    bc = spark.sparkContext.broadcast((np.array([h for h, _ in rows], dtype=np.uint64),
-                                       np.array([p for _, p in rows], dtype=np.int64)))
+    frequent = (np.array([h for h, _ in rows], dtype=np.uint64),
+                np.array([p for _, p in rows], dtype=np.int64))
+    # a broadcast where there is a SparkContext; over Spark Connect the arrays travel with the task
+    bc = _Shipped(frequent) if is_connect(spark) else spark.sparkContext.broadcast(frequent)
     out = ordered.mapInArrow(_remove_task(text_col, unit, fold_digits, min_chars, mode, bc), schema)
     return out, counts
 

@@ -122,8 +122,7 @@ def repair_file(inputs: str | Sequence[str], output: str = "-", *, id_field: str
                 text_field: str = "text", min_chars: int = DEFAULT_MIN_CHARS, units: Sequence[str] = UNITS,
                 drop_above: bool = False, on_error: str = "fail", explain: ExplainFn | None = None,
                 batch_size: int = 8192, progress: bool | None = None, with_stats: bool = True,
-                output_format: str | None = None, engine: str = "local", master: str | None = None,
-                conf: dict | list | None = None) -> RepairSummary:
+                output_format: str | None = None) -> RepairSummary:
     """Repair every document of a collection and write it to `output` (a path, or "-" for stdout).
 
     Adds per document `repair_removed_chars`, `repair_removed` (spans with offsets into the original text
@@ -133,13 +132,6 @@ def repair_file(inputs: str | Sequence[str], output: str = "-", *, id_field: str
     """
     paths = [inputs] if isinstance(inputs, str) else list(inputs)
     with Outputs(output, inputs=paths):  # all outputs appear together at the end (semel.io.outputs)
-        if engine == "spark":  # the same job, one task per input file (semel.engines.spark.run_repair)
-            from semel.engines.spark import run_repair
-
-            return run_repair(paths, output, master=master, conf=conf, id_field=id_field,
-                              text_field=text_field, min_chars=min_chars, units=units, drop_above=drop_above,
-                              on_error=on_error, explain=explain, batch_size=batch_size,
-                              with_stats=with_stats, output_format=output_format)
         return _repair_local(paths, output, id_field=id_field, text_field=text_field, min_chars=min_chars,
                              units=units, drop_above=drop_above, on_error=on_error, explain=explain,
                              batch_size=batch_size, progress=progress, with_stats=with_stats,

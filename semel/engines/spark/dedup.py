@@ -39,13 +39,13 @@ from semel.engines.dedup_steps import (
 from semel.engines.spark.cluster import (
     stage_cluster,
 )
-from semel.engines.spark.fs import HadoopFiles, join, local_path
+from semel.engines.spark.fs import HadoopFiles, files_for, join, local_path
 from semel.engines.spark.keep import stage_keep
 from semel.engines.spark.read import (
     input_files,
     shuffle_partitions,
 )
-from semel.engines.spark.session import get_spark, is_local
+from semel.engines.spark.session import get_spark, is_local, master_of
 from semel.engines.spark.sketch import stage_sketch
 from semel.engines.spark.write import read_clusters, stage_write
 from semel.engines.workdir import Files, LocalFiles, StageRunner, WorkDir, write_json
@@ -70,12 +70,12 @@ def run_dedup(cfg: DedupConfig, master: str | None = None, conf: dict | list | N
     t_start = time.perf_counter()
     spark = get_spark(master, conf, spark)
     startup = time.perf_counter() - t_start
-    fs = HadoopFiles(spark)
+    fs = files_for(spark)
     files = input_files(cfg, fs)
     input_size = sum(os.path.getsize(local_path(u)) for u, _, _ in files if fs.is_local(u))
     old = {key: spark.conf.get(key) for key in RUN_CONF}
     user_conf = conf if isinstance(conf, dict) else dict(c.split("=", 1) for c in (conf or []) if "=" in c)
-    if is_local(spark.sparkContext.master):
+    if is_local(master_of(spark)):
         if "spark.sql.shuffle.partitions" not in user_conf:
             spark.conf.set("spark.sql.shuffle.partitions", str(shuffle_partitions(spark, input_size)))
         if "spark.sql.adaptive.enabled" not in user_conf and input_size < SMALL_INPUT:
@@ -135,7 +135,7 @@ def _run_stages(spark: Any, cfg: DedupConfig, fs: HadoopFiles, files: list[tuple
             note_keep_field(cfg, int(sketch_info.get("no_keep_field", 0)), run)
         warnings = run.warnings()
     write_json(out_files, join(cfg.output, STATS_FILE),
-               stats_document(cfg, "spark", stats, warnings, master=spark.sparkContext.master))
+               stats_document(cfg, "spark", stats, warnings, master=master_of(spark)))
     if not cfg.keep_work:
         work.remove()
     return clusters, stats

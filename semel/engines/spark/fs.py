@@ -2,9 +2,11 @@
 the work directory's `Files` on a cluster filesystem, listing inputs and moving part files."""
 from __future__ import annotations
 
+import glob
 import os
 from typing import Any
 
+from semel.engines.workdir import LocalFiles
 from semel.errors import SemelError
 
 
@@ -119,6 +121,61 @@ class HadoopFiles:
         return sorted(str(st.getPath().toString()) for st in fs.listStatus(p)
                       if st.getPath().getName().startswith("part-")
                       and st.getPath().getName().endswith(suffix))
+
+
+class ConnectFiles(LocalFiles):
+    """The same operations for a Spark Connect client, which has no JVM: local paths (a folder the client
+    and the cluster share), through the operating system."""
+
+    def __init__(self, spark: Any) -> None:
+        self.spark = spark
+
+    def join(self, root: str, *parts: str) -> str:
+        return join(root, *parts)
+
+    def is_local(self, path: str) -> bool:
+        return ":" not in path.split("/", 1)[0] or path.startswith("file:")
+
+    def qualify(self, path: str) -> str:
+        if not self.is_local(path):
+            raise SemelError(f"over Spark Connect semel reads and writes local paths only, not {path}")
+        return "file:" + os.path.abspath(local_path(path))
+
+    def delete(self, path: str) -> None:
+        super().delete(local_path(path))
+
+    def identity(self, uri: str) -> list:
+        st = os.stat(local_path(uri))
+        return [uri, int(st.st_size), int(st.st_mtime * 1000)]
+
+    def move(self, src: str, dst: str) -> None:
+        os.replace(local_path(src), local_path(dst))
+
+    rename = move
+
+    def list_files(self, path: str) -> list[str]:
+        self.qualify(path)
+        found = sorted(glob.glob(local_path(path))) if glob.has_magic(path) else [local_path(path)]
+        out: list[str] = []
+        for f in found:
+            if os.path.isdir(f):
+                out.extend(os.path.join(d, n) for d, _, names in os.walk(f) for n in names)
+            elif os.path.exists(f):
+                out.append(f)
+        return sorted("file:" + os.path.abspath(f) for f in out
+                      if not os.path.basename(f).startswith(("_", ".")))
+
+    def parts(self, folder: str, suffix: str) -> list[str]:
+        d = local_path(folder)
+        return sorted("file:" + os.path.abspath(os.path.join(d, n)) for n in os.listdir(d)
+                      if n.startswith("part-") and n.endswith(suffix))
+
+
+def files_for(spark: Any) -> HadoopFiles | ConnectFiles:
+    """The file operations for this session: Hadoop's FileSystem, or the OS's over Spark Connect."""
+    from semel.engines.spark.session import is_connect
+
+    return ConnectFiles(spark) if is_connect(spark) else HadoopFiles(spark)
 
 
 def local_path(uri: str) -> str:

@@ -19,7 +19,7 @@ from semel.engines.spark.arrays import (
 from semel.engines.spark.cluster import (
     load_weights,
 )
-from semel.engines.spark.fs import HadoopFiles, join
+from semel.engines.spark.fs import HadoopFiles, files_for, join
 from semel.engines.spark.sketch import documents
 from semel.engines.workdir import WorkDir
 from semel.grouping import assign_components
@@ -63,7 +63,7 @@ def assign_task(cfg: DedupConfig, weights: Weights) -> Callable[[Iterator[pa.Rec
 def stage_keep(spark: Any, cfg: DedupConfig, work: WorkDir, info: dict) -> None:
     from pyspark.sql import functions as F
 
-    fs = HadoopFiles(spark)
+    fs = files_for(spark)
 
     docs = documents(spark, cfg, work, info).select("row", "id", "priority", "exact0", "exact1", "seq",
                                                     "mini", "file", "line")

@@ -19,6 +19,7 @@ from semel.engines.spark.arrays import (
     names,
 )
 from semel.engines.spark.fs import HadoopFiles, local_path
+from semel.engines.spark.session import is_local, master_of, parallelism
 from semel.errors import InputError, SemelError
 from semel.io import ID, LINE, TEXT, ErrorLog, InputSpec
 from semel.io.batching import rebatch
@@ -134,8 +135,7 @@ def input_files(cfg: DedupConfig, fs: HadoopFiles) -> list[tuple[str, str, str]]
 def shuffle_partitions(spark: Any, input_bytes: int) -> int:
     """Shuffle partitions: the session's setting on a cluster; in local mode sized to the data: one per
     core up to ~1 GB of input, then ~64 MB of input each (each partition costs a task in every shuffle)."""
-    conf = spark.sparkContext.getConf()
-    if conf.contains("spark.sql.shuffle.partitions") and not conf.get("spark.master", "").startswith("local"):
+    if not is_local(master_of(spark)):
         return int(spark.conf.get("spark.sql.shuffle.partitions"))
-    parallel = spark.sparkContext.defaultParallelism
+    parallel = parallelism(spark)
     return max(2, parallel, int(input_bytes // (64 << 20)) + 1)

@@ -11,11 +11,11 @@ from typing import Any
 
 import pyarrow as pa
 
-from semel.engines.spark.fs import HadoopFiles
+from semel.engines.spark.fs import files_for
 from semel.engines.spark.read import (
     input_files,
 )
-from semel.engines.spark.session import get_spark
+from semel.engines.spark.session import get_spark, parallelism
 from semel.engines.spark.write import merge_local
 from semel.errors import SemelError
 
@@ -71,7 +71,7 @@ def run_repair(inputs: list[str], output: str, *, master: str | None = None, con
     kwargs.pop("progress", None)
     start = time.perf_counter()
     spark = get_spark(master, conf, spark)
-    fs = HadoopFiles(spark)
+    fs = files_for(spark)
     if not fs.is_local(output):
         raise SemelError("repair on Spark writes a local output path; run it per shard on a cluster")
     files = input_files(SimpleNamespace(inputs=list(inputs)), fs)  # type: ignore[arg-type]
@@ -86,7 +86,7 @@ def run_repair(inputs: list[str], output: str, *, master: str | None = None, con
         table = {uri: (i, display, f) for i, (uri, display, f) in enumerate(files)}
         settings = {"suffix": suffix, "kwargs": dict(kwargs, output_format=fmt)}
         rows = (spark.read.format("binaryFile").load([u for u, _, _ in files]).select("path", "content")
-                .repartition(max(1, min(len(files), spark.sparkContext.defaultParallelism * 4)), "path")
+                .repartition(max(1, min(len(files), parallelism(spark) * 4)), "path")
                 .mapInArrow(_repair_task(table, parts_dir, settings), "file int, summary string, err string")
                 .collect())
         rows = sorted(rows, key=lambda r: r["file"])

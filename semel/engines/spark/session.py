@@ -118,6 +118,8 @@ def get_spark(master: str | None = None, conf: dict | list | None = None, spark:
     SparkSession = _import_pyspark()
     _quiet_python_warnings()
     user = parse_conf(conf)
+    if spark is None and master is not None and master.startswith("sc://"):
+        return _connect(SparkSession, master, user)  # Spark Connect: a client only, no JVM here
     if spark is None:
         spark = SparkSession.getActiveSession()
     if spark is not None:
@@ -129,6 +131,8 @@ def get_spark(master: str | None = None, conf: dict | list | None = None, spark:
                                  ) from None
         return spark
     master = master or os.environ.get("SEMEL_SPARK_MASTER") or "local[*]"
+    if master.startswith("sc://"):  # from SEMEL_SPARK_MASTER
+        return _connect(SparkSession, master, user)
     check_java()
     settings = dict(DEFAULTS)
     if is_local(master):
@@ -148,3 +152,43 @@ def get_spark(master: str | None = None, conf: dict | list | None = None, spark:
         raise SemelError(f"could not start Spark (master {master}): {first}") from None
     session.sparkContext.setLogLevel(os.environ.get("SEMEL_SPARK_LOG_LEVEL", "ERROR"))
     return session
+
+
+def _connect(SparkSession: Any, url: str, conf: dict[str, str]) -> Any:
+    """A Spark Connect session on `url` (sc://host:port), with semel's run-time defaults and `conf`."""
+    before = os.environ.get("SPARK_CONNECT_MODE_ENABLED")
+    try:
+        session = SparkSession.builder.remote(url).getOrCreate()
+        if before is None:  # PySpark marks the process a Connect client; local sessions stay possible
+            os.environ.pop("SPARK_CONNECT_MODE_ENABLED", None)
+        for key, value in {"spark.sql.execution.arrow.maxRecordsPerBatch": "8192", **conf}.items():
+            session.conf.set(key, value)
+    except ImportError as exc:
+        raise SemelError(f"Spark Connect needs its client libraries: pip install 'semel[spark]' ({exc})"
+                         ) from None
+    except Exception as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise SemelError(f"could not connect to Spark at {url}: {first}") from None
+    return session
+
+
+def is_connect(spark: Any) -> bool:
+    """True for a Spark Connect session (no SparkContext, no RDDs, no JVM on this side)."""
+    return type(spark).__module__.startswith("pyspark.sql.connect")
+
+
+def master_of(spark: Any) -> str:
+    """The session's master URL (the server's, over Spark Connect)."""
+    if is_connect(spark):
+        return str(spark.conf.get("spark.master", "connect"))
+    return str(spark.sparkContext.master)
+
+
+def parallelism(spark: Any) -> int:
+    """How many tasks the cluster runs at once (default parallelism; over Connect from the master URL)."""
+    if not is_connect(spark):
+        return int(spark.sparkContext.defaultParallelism)
+    m = re.match(r"local\[(\d+)", master_of(spark))
+    if m:
+        return int(m.group(1))
+    return int(spark.conf.get("spark.default.parallelism", None) or (os.cpu_count() or 2))

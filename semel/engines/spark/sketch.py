@@ -17,11 +17,12 @@ from semel.engines.spark.arrays import (
     names,
     packed,
 )
-from semel.engines.spark.fs import HadoopFiles
+from semel.engines.spark.fs import files_for
 from semel.engines.spark.read import (
     PARSED_SCHEMA,
     parse_task,
 )
+from semel.engines.spark.session import parallelism
 from semel.engines.workdir import WorkDir
 from semel.errors import SemelError
 
@@ -78,14 +79,14 @@ def stage_sketch(spark: Any, cfg: DedupConfig, work: WorkDir, files: list[tuple[
                  ) -> dict:
     from pyspark.sql import functions as F
 
-    fs = HadoopFiles(spark)
+    fs = files_for(spark)
 
     large = spark.conf.get("spark.sql.execution.arrow.useLargeVarTypes", "false").lower() == "true"
     table = {uri: (i, display, fmt) for i, (uri, display, fmt) in enumerate(files)}
     raw = (spark.read.format("binaryFile").load([u for u, _, _ in files]).select("path", "content"))
     parsed = raw.repartition(max(1, len(files)), "path").mapInArrow(
         parse_task(table, cfg, large), PARSED_SCHEMA)
-    parallel = spark.sparkContext.defaultParallelism
+    parallel = parallelism(spark)
     if len(files) < 2 * parallel:  # few big files: spread the documents before the costly part
         parsed = parsed.repartition(2 * parallel, F.col("lrow"))
     out = work.path("sketch")

@@ -25,9 +25,9 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from semel.config import DedupConfig
-from semel.engines.spark.fs import HadoopFiles, local_path
+from semel.engines.spark.fs import files_for, local_path
 from semel.engines.spark.read import PARSED_SCHEMA, file_tables, input_files, parse_task
-from semel.engines.spark.session import get_spark
+from semel.engines.spark.session import get_spark, parallelism
 from semel.engines.spark.write import merge_local
 from semel.errors import SemelError
 from semel.io import CHANGED, TEXT, ErrorLog, InputSpec, open_writer
@@ -49,7 +49,7 @@ def run_spans_job(job: str, inputs: list[str], output: str, *, id_field: str = "
         raise SemelError(f"{job} on Spark writes to a file (-o)")
     start = time.perf_counter()
     spark = get_spark(master, conf, spark)
-    fs = HadoopFiles(spark)
+    fs = files_for(spark)
     if not fs.is_local(output):
         raise SemelError(f"{job} on Spark writes a local output path")
     cfg = DedupConfig(inputs=list(inputs), output=output, id_field=id_field, text_field=text_field,
@@ -70,7 +70,7 @@ def run_spans_job(job: str, inputs: list[str], output: str, *, id_field: str = "
         table = {uri: (i, display, f) for i, (uri, display, f) in enumerate(files)}
         spec = InputSpec(paths=[], id_field=id_field, text_field=text_field, on_error=on_error,
                          batch_size=batch_size)
-        parallel = max(1, min(len(files), spark.sparkContext.defaultParallelism * 4))
+        parallel = max(1, min(len(files), parallelism(spark) * 4))
         rows = (spark.read.format("binaryFile").load([u for u, _, _ in files]).select("path", "content")
                 .repartition(parallel, "path")
                 .mapInArrow(_write_task(job, table, results, work, spec, fmt, settings),

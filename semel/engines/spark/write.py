@@ -17,7 +17,7 @@ from semel.engines.dedup_steps import (
     kept_output_path,
     repaired_texts,
 )
-from semel.engines.spark.fs import HadoopFiles, local_path
+from semel.engines.spark.fs import HadoopFiles, files_for, local_path
 from semel.engines.spark.read import (
     open_bytes,
 )
@@ -88,7 +88,7 @@ def stage_write(spark: Any, cfg: DedupConfig, work: WorkDir, files: list[tuple[s
                 ) -> str | None:
     from pyspark.sql import functions as F
 
-    fs = HadoopFiles(spark)
+    fs = files_for(spark)
 
     out_path = kept_output_path(cfg)
     if out_path is None:
