@@ -25,6 +25,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -81,6 +82,17 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+def in_threads(worker: Callable[[list], None], qs: list, clients: int) -> float:
+    """Run `worker` on `clients` threads, each on its share of `qs`; return the wall time."""
+    threads = [threading.Thread(target=worker, args=(qs[i::clients],)) for i in range(clients)]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return time.perf_counter() - t0
+
+
 def load(url: str, qs: list[tuple[str, str]], clients: int) -> dict:
     from semel.client import Client
 
@@ -102,13 +114,7 @@ def load(url: str, qs: list[tuple[str, str]], clients: int) -> dict:
             for k, v in dup.items():
                 duplicates[k] = duplicates.get(k, 0) + v
 
-    threads = [threading.Thread(target=worker, args=(qs[i::clients],)) for i in range(clients)]
-    t0 = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    wall = time.perf_counter() - t0
+    wall = in_threads(worker, qs, clients)
     return {"requests": len(latencies), "clients": clients,
             "p50_ms": round(1000 * percentile(latencies, 0.5), 2),
             "p99_ms": round(1000 * percentile(latencies, 0.99), 2),
@@ -128,13 +134,7 @@ def load_batched(url: str, qs: list[tuple[str, str]], clients: int, size: int) -
             c.check_many([text for _, text in part[i:i + size]])
             latencies.append(time.perf_counter() - t)
 
-    threads = [threading.Thread(target=worker, args=(qs[i::clients],)) for i in range(clients)]
-    t0 = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    wall = time.perf_counter() - t0
+    wall = in_threads(worker, qs, clients)
     return {"checks": len(qs), "batch": size, "clients": clients, "checks_per_s": round(len(qs) / wall),
             "batch_p50_ms": round(1000 * percentile(latencies, 0.5), 1),
             "batch_p99_ms": round(1000 * percentile(latencies, 0.99), 1)}
