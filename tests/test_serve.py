@@ -136,9 +136,11 @@ def test_one_writer_at_a_time(server: tuple[str, Client]) -> None:
         make_server(path, port=0)
 
 
-def test_non_loopback_needs_a_token(index_copy: str) -> None:
+def test_non_loopback_needs_a_token(index_copy: str, tmp_path) -> None:
     with pytest.raises(SemelError, match="needs a token"):
         make_server(index_copy, host="0.0.0.0", port=0)
+    with pytest.raises(SemelError, match="not a semel index"):
+        make_server(str(tmp_path / "nothing-here"), port=0)
 
 
 def test_token_is_required_when_set(index_copy: str) -> None:

@@ -17,7 +17,7 @@ import threading
 import numpy as np
 import pyarrow as pa
 
-from semel.index.format import SegmentData, WriterLock, next_segment_name, write_manifest
+from semel.index.format import SegmentData, WriterLock, next_segment_name, read_manifest, write_manifest
 from semel.index.query import Index, Match
 from semel.index.wal import WAL_FILE, Wal, replay
 
@@ -27,6 +27,7 @@ class LiveIndex:
 
     def __init__(self, root: str) -> None:
         self.root = root
+        read_manifest(root)  # not an index: say so before taking its lock
         self.writer = WriterLock(root, "semel serve")
         try:
             self.index = Index(root)
