@@ -4,7 +4,8 @@ setting that reaches the kernels (in the spirit of scikit-learn's `check_estimat
 One small corpus (planted exact, reformatted, framed, edited and truncated copies, windowed repeats for
 repair, a document without the keep field) is written once; each case runs dedup on both engines and
 compares clusters.parquet, the kept documents byte for byte and every count of stats.json. The Spark
-session is the test run's shared local[2] one; the standalone-cluster module reuses CASES (core cases).
+session is the test run's shared local[2] one; tests/test_spark_cluster.py runs the defaults again over
+Spark Connect and on a standalone cluster.
 """
 from __future__ import annotations
 
@@ -40,8 +41,6 @@ CASES: list[tuple[str, dict[str, Any]]] = [
     ("plain-jaccard", {"df_weights": False, "threshold": 0.5}),
     ("no-shape-tests", {"max_gap": -1, "template_min": 0, "short": 0}),
 ]
-#: The cases the standalone-cluster tests run again (the rest only change arguments, not code paths).
-CORE = ("defaults", "char-shingles", "keep-field", "repair")
 
 SEED_WINDOWS = Path(__file__).parent / "data" / "seed_windows_it.txt"
 
