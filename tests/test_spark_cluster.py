@@ -82,11 +82,14 @@ def connect_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                    "--master", "local[2]", "--conf", f"spark.connect.grpc.binding.port={port}",
                    "--conf", "spark.connect.grpc.binding.address=127.0.0.1", *LOOPBACK, "spark-internal"],
                   log)
+    marked = "SPARK_CONNECT_MODE_ENABLED" in os.environ
     try:
         _wait_for(port, proc, log)
         yield f"sc://127.0.0.1:{port}"
     finally:
         _stop([proc])
+        if not marked:  # PySpark marks a process that used Connect; the later modules use local[2]
+            os.environ.pop("SPARK_CONNECT_MODE_ENABLED", None)
 
 
 @pytest.fixture(scope="module")

@@ -156,11 +156,8 @@ def get_spark(master: str | None = None, conf: dict | list | None = None, spark:
 
 def _connect(SparkSession: Any, url: str, conf: dict[str, str]) -> Any:
     """A Spark Connect session on `url` (sc://host:port), with semel's run-time defaults and `conf`."""
-    before = os.environ.get("SPARK_CONNECT_MODE_ENABLED")
-    try:
+    try:  # PySpark then marks the process a Connect client (pyspark.sql.functions build Connect columns)
         session = SparkSession.builder.remote(url).getOrCreate()
-        if before is None:  # PySpark marks the process a Connect client; local sessions stay possible
-            os.environ.pop("SPARK_CONNECT_MODE_ENABLED", None)
         for key, value in {"spark.sql.execution.arrow.maxRecordsPerBatch": "8192", **conf}.items():
             session.conf.set(key, value)
     except ImportError as exc:
