@@ -69,6 +69,13 @@ def _stop(procs: list[subprocess.Popen]) -> None:
             os.killpg(proc.pid, 9)
 
 
+def _cli(*args: str) -> None:
+    """semel's command line in a process of its own (one SparkContext, or one Connect client, a process)."""
+    proc = subprocess.run([sys.executable, "-m", "semel.cli", *args], env=_spark_env(), capture_output=True,
+                          text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+
+
 LOOPBACK = ["--conf", "spark.driver.bindAddress=127.0.0.1", "--conf", "spark.driver.host=127.0.0.1",
             "--conf", "spark.ui.enabled=false"]
 
@@ -82,14 +89,11 @@ def connect_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                    "--master", "local[2]", "--conf", f"spark.connect.grpc.binding.port={port}",
                    "--conf", "spark.connect.grpc.binding.address=127.0.0.1", *LOOPBACK, "spark-internal"],
                   log)
-    marked = "SPARK_CONNECT_MODE_ENABLED" in os.environ
     try:
         _wait_for(port, proc, log)
         yield f"sc://127.0.0.1:{port}"
     finally:
         _stop([proc])
-        if not marked:  # PySpark marks a process that used Connect; the later modules use local[2]
-            os.environ.pop("SPARK_CONNECT_MODE_ENABLED", None)
 
 
 @pytest.fixture(scope="module")
@@ -126,9 +130,10 @@ CORE_CASES = [c for c in CASES if c[0] == "defaults"]
 
 @pytest.mark.parametrize("settings", [c[1] for c in CORE_CASES], ids=[c[0] for c in CORE_CASES])
 def test_dedup_over_spark_connect_same_outputs(connect_url, corpus, tmp_path, settings) -> None:  # noqa: F811
+    """In a subprocess: PySpark refuses a Connect session in a process that runs a local one."""
     local, out = str(tmp_path / "local"), str(tmp_path / "spark")
     semel.dedup(corpus, local, progress=False, **settings)
-    semel.dedup(corpus, out, engine="spark", master=connect_url, progress=False, **settings)
+    _cli("dedup", corpus, "-o", out, "-q", "--engine", "spark", "--remote", connect_url)
     assert_same_outputs(local, out)
 
 
@@ -137,8 +142,8 @@ def test_substrings_over_spark_connect_from_the_command_line(connect_url, corpus
 
     flags = ["--min-tokens", "20", "-q"]
     assert main(["substrings", corpus, "-o", str(tmp_path / "local.jsonl"), *flags]) == 0
-    assert main(["substrings", corpus, "-o", str(tmp_path / "spark.jsonl"), *flags, "--engine", "spark",
-                 "--remote", connect_url]) == 0
+    _cli("substrings", corpus, "-o", str(tmp_path / "spark.jsonl"), *flags, "--engine", "spark", "--remote",
+         connect_url)
     assert (tmp_path / "local.jsonl").read_bytes() == (tmp_path / "spark.jsonl").read_bytes()
 
 
@@ -149,9 +154,6 @@ def test_dedup_on_a_standalone_cluster_same_outputs(standalone_master, corpus, t
         local, out = tmp_path / name / "local", tmp_path / name / "spark"
         semel.dedup(corpus, str(local), progress=False, **settings)
         flags = [f"--{k.replace('_', '-')}" + ("" if v is True else f"={v}") for k, v in settings.items()]
-        proc = subprocess.run([sys.executable, "-m", "semel.cli", "dedup", corpus, "-o", str(out), "-q",
-                               "--engine", "spark", "--master", standalone_master, *flags,
-                               "--conf", "spark.executor.memory=1g", "--conf", "spark.driver.memory=1g"],
-                              env=_spark_env(), capture_output=True, text=True, timeout=600)
-        assert proc.returncode == 0, proc.stderr[-3000:]
+        _cli("dedup", corpus, "-o", str(out), "-q", "--engine", "spark", "--master", standalone_master,
+             *flags, "--conf", "spark.executor.memory=1g", "--conf", "spark.driver.memory=1g")
         assert_same_outputs(str(local), str(out))
