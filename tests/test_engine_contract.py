@@ -93,6 +93,9 @@ def assert_same_outputs(local: str, spark: str) -> None:
     b = pq.read_table(os.path.join(spark, "clusters.parquet"))
     assert a.schema.equals(b.schema), (a.schema, b.schema)
     assert a.to_pydict() == b.to_pydict()
+    ra = pq.read_table(os.path.join(local, "rejected.parquet"))  # the candidates turned away, and why
+    rb = pq.read_table(os.path.join(spark, "rejected.parquet"))
+    assert ra.schema.equals(rb.schema) and ra.to_pydict() == rb.to_pydict()
     assert sorted(os.listdir(local)) == sorted(os.listdir(spark))
     kept = [n for n in os.listdir(local) if n.startswith("kept")]
     assert kept

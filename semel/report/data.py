@@ -194,7 +194,7 @@ def _dedup(data: ReportData, opts: dict[str, Any]) -> None:
         data.summary.append(("bytes removed", _mb(removed_bytes), _pct(removed_bytes, bytes_in)))
     if st.get("candidates") is not None:
         data.summary.append(("LSH candidates", f"{int(st['candidates']):,}",
-                             f"{int(st.get('verified') or 0):,} distinct pairs verified"))
+                             f"{int(st.get('verified') or 0):,} near links joined two groups"))
     rejected_path = os.path.join(data.run.output, REJECTED_FILE)
     if os.path.exists(rejected_path):
         by_test = counts_by_test(pq.read_table(rejected_path, columns=["test"]))
