@@ -182,9 +182,9 @@ def test_properties(doc: tuple[str, list[str]]) -> None:
         assert normalize_unit(text[span.start:span.end]) in normalize_unit(twin)
 
 
-def has_tandem(seq: list[str]) -> bool:
-    """Whether some run of the sequence comes right after an equal run."""
-    return any(seq[i - m:i] == seq[i:i + m] for i in range(len(seq)) for m in range(1, i + 1))
+def has_tandem(seq: list[str], shortest: int = 1) -> bool:
+    """Whether some run of the sequence (of at least `shortest` items) comes right after an equal run."""
+    return any(seq[i - m:i] == seq[i:i + m] for i in range(len(seq)) for m in range(shortest, i + 1))
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -217,9 +217,12 @@ def test_layout_lines_never_removed(lines: list[str]) -> None:
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.sampled_from(REFRAINS + LAYOUT), min_size=1, max_size=30))
 def test_refrains_in_one_block_stay(lines: list[str]) -> None:
-    """Short lines or sentences said again inside one block are meant (songs, poems, dialogue)."""
+    """Short lines or sentences said again inside one block are meant (songs, poems, dialogue). A run of
+    two or more lines right after a copy of itself is the seed's defect (a repeated run of lines), which
+    repair may remove: CI's random examples once drew crash/Ritz/crash/Ritz/crash."""
     text = "\n".join(lines)
-    assert repair(text).text == text
+    if not has_tandem(lines, shortest=2):
+        assert repair(text).text == text
 
 
 @settings(max_examples=100, deadline=None)
