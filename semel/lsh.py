@@ -468,6 +468,7 @@ def threshold_for(rule: np.ndarray, shortest: int) -> float:
 COPY, EMPTY, BELOW_THRESHOLD, NOT_COPY_SHAPE, TEMPLATE = range(5)
 VERDICTS = ("a copy", "no shingles to compare", "similarity below the threshold",
             "overlap not shaped like a copy (shared passages)", "two instances of one template")
+VERDICT_NAMES = ("copy", "empty", "threshold", "shape", "template")  # rejected.parquet's `test` column
 
 
 @nb.njit(nogil=True, cache=True)

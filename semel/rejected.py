@@ -15,10 +15,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from semel.lsh import COPY, VERDICTS
+from semel.lsh import COPY, VERDICT_NAMES, VERDICTS
 
 REJECTED_FILE = "rejected.parquet"
-TESTS = ("copy", "empty", "threshold", "shape", "template")  # short names of semel.lsh's verdicts
 SCHEMA = pa.schema([("a", pa.int64()), ("b", pa.int64()), pa.field("test", pa.string(), nullable=False),
                     ("similarity", pa.float32())])  # the types and nullability Spark writes too
 
@@ -33,7 +32,7 @@ def rejected_table(left: np.ndarray, right: np.ndarray, codes: np.ndarray, sims:
     a = np.minimum(left, right)[keep]
     b = np.maximum(left, right)[keep]
     order = np.lexsort((b, a))
-    test = np.array(TESTS, dtype=object)[np.asarray(codes)[keep][order].astype(np.int64)]
+    test = np.array(VERDICT_NAMES, dtype=object)[np.asarray(codes)[keep][order].astype(np.int64)]
     return pa.Table.from_arrays([pa.array(a[order]), pa.array(b[order]), pa.array(test, pa.string()),
                                  pa.array(np.asarray(sims, dtype=np.float32)[keep][order])], schema=SCHEMA)
 
@@ -56,6 +55,6 @@ def rejected_for(output: str, row: int) -> list[dict]:
     for a, b, test, sim in zip(*(t.column(c).to_pylist() for c in ("a", "b", "test", "similarity")),
                                strict=True):
         out.append({"row": b if a == row else a, "test": test,
-                    "why": VERDICTS[TESTS.index(test)], "similarity": round(float(sim), 6)})
+                    "why": VERDICTS[VERDICT_NAMES.index(test)], "similarity": round(float(sim), 6)})
     out.sort(key=lambda r: (-r["similarity"], r["row"]))
     return out

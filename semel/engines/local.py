@@ -205,7 +205,8 @@ def _stage_cluster(cfg: DedupConfig, work: WorkDir) -> None:
         is_rep = np.ones(n, dtype=bool)
     counters = np.zeros(5, dtype=np.int64)
     weights = Weights.none()
-    rejected: list[tuple[np.ndarray, ...]] = []  # verified candidates that failed a test
+    # verified candidates that failed a test: (left, right, verdict code, similarity) per band
+    rejected = [(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int8), np.zeros(0))]
     if cfg.near and n:
         offsets, seq = _load_sequences(parts)
         mini = _load_rows(parts, "mini")
@@ -241,12 +242,12 @@ def _stage_cluster(cfg: DedupConfig, work: WorkDir) -> None:
                 bounds = np.linspace(0, len(left), len(scratches) + 1).astype(int)
                 chunks = [(left[s:t], right[s:t], scratches[w])
                           for w, (s, t) in enumerate(zip(bounds[:-1], bounds[1:], strict=True))]
-                verdicts = list(pool.map(verify_chunk, chunks))
-                codes = np.concatenate([c for c, _ in verdicts]) if verdicts else np.zeros(0, np.int8)
+                verdicts = list(pool.map(verify_chunk, chunks))  # one per worker, empty ones included
+                codes = np.concatenate([c for c, _ in verdicts])
+                sims = np.concatenate([s for _, s in verdicts])
                 ok = codes == COPY
                 union_pairs(parent, left[ok], right[ok])
-                rejected.append((left[~ok], right[~ok], codes[~ok],
-                                 np.concatenate([s for _, s in verdicts])[~ok] if verdicts else np.zeros(0)))
+                rejected.append((left[~ok], right[~ok], codes[~ok], sims[~ok]))
                 counters[2] += int(ok.sum())
                 bar.update(1)
         bar.close()
@@ -255,10 +256,8 @@ def _stage_cluster(cfg: DedupConfig, work: WorkDir) -> None:
     os.makedirs(out, exist_ok=True)
     with atomic_path(os.path.join(out, "labels.npy")) as tmp, open(tmp, "wb") as f:
         np.save(f, labels, allow_pickle=False)
-    columns = ([np.concatenate(c) for c in zip(*rejected, strict=True)] if rejected
-               else [np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int8), np.zeros(0)])
     with atomic_path(os.path.join(out, REJECTED_FILE)) as tmp:
-        pq.write_table(rejected_table(*columns, labels), tmp)
+        pq.write_table(rejected_table(*(np.concatenate(c) for c in zip(*rejected, strict=True)), labels), tmp)
     for name, array in (("weight_keys", weights.keys), ("weight_values", weights.values)):
         with atomic_path(os.path.join(out, f"{name}.npy")) as tmp, open(tmp, "wb") as f:
             np.save(f, array, allow_pickle=False)

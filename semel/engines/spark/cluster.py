@@ -139,8 +139,7 @@ def stage_cluster(spark: Any, cfg: DedupConfig, work: WorkDir, info: dict) -> di
         tagged = docs.select("row", "exact0", "exact1", "bands", "seq").join(first, ["exact0", "exact1"])
         parts.append(tagged.where(F.col("row") != F.col("first"))
                      .select(F.col("row").alias("a"), F.col("first").alias("b"), F.lit(0).cast("long")
-                             .alias("n"), F.lit(True).alias("ok"), F.lit(COPY).cast("byte").alias("code"),
-                             F.lit(1.0).alias("sim")))
+                             .alias("n"), F.lit(COPY).cast("byte").alias("code"), F.lit(1.0).alias("sim")))
         reps = tagged.where(F.col("row") == F.col("first"))
     else:
         reps = docs
@@ -178,15 +177,15 @@ def stage_cluster(spark: Any, cfg: DedupConfig, work: WorkDir, info: dict) -> di
                 codes, sims = verify_pairs(cfg, b.column("sa"), b.column("sb"), b.column("ma"),
                                            b.column("mb"), weights)
                 yield pa.RecordBatch.from_arrays([b.column("a"), b.column("b"), b.column("n"),
-                                                  pa.array(codes == COPY), pa.array(codes), pa.array(sims)],
-                                                 names=["a", "b", "n", "ok", "code", "sim"])
+                                                  pa.array(codes), pa.array(sims)],
+                                                 names=["a", "b", "n", "code", "sim"])
 
         joined = (pairs.join(seqs.select(F.col("row").alias("a"), F.col("seq").alias("sa"),
                                          F.col("mini").alias("ma")), "a")
                   .join(seqs.select(F.col("row").alias("b"), F.col("seq").alias("sb"),
                                     F.col("mini").alias("mb")), "b"))
         parts.append(joined.select("a", "b", "n", "sa", "sb", "ma", "mb")
-                     .mapInArrow(verify_task, "a long, b long, n long, ok boolean, code byte, sim double"))
+                     .mapInArrow(verify_task, "a long, b long, n long, code byte, sim double"))
     labels_dir = work.path("cluster", "labels")
     candidates = verified = 0
     if parts:
@@ -195,9 +194,9 @@ def stage_cluster(spark: Any, cfg: DedupConfig, work: WorkDir, info: dict) -> di
         table.write.mode("overwrite").parquet(edges_dir)
         all_edges = spark.read.parquet(edges_dir)
         agg = all_edges.agg(F.sum("n"), F.count(F.when(F.col("n") == 0, 1)),
-                            F.count(F.when(F.col("ok"), 1))).collect()[0]
+                            F.count(F.when(F.col("code") == COPY, 1))).collect()[0]
         candidates, exact_links, n_edges = int(agg[0] or 0), int(agg[1] or 0), int(agg[2] or 0)
-        edges = all_edges.where("ok").select("a", "b")
+        edges = all_edges.where(F.col("code") == COPY).select("a", "b")
         labels = components_of(spark, edges, n_edges)
         labels.write.mode("overwrite").parquet(labels_dir)
         # verified: the near links that joined two exact groups, as the embedded engine counts them

@@ -23,8 +23,8 @@ from semel.engines.spark.fs import HadoopFiles, files_for, join
 from semel.engines.spark.sketch import documents
 from semel.engines.workdir import WorkDir
 from semel.grouping import assign_components
-from semel.lsh import Scratch, longest_document
-from semel.rejected import REJECTED_FILE, TESTS
+from semel.lsh import VERDICT_NAMES, Scratch, longest_document
+from semel.rejected import REJECTED_FILE
 from semel.weights import (
     Weights,
 )
@@ -115,7 +115,7 @@ def _write_rejected(spark: Any, work: WorkDir, labels: Any, fs: HadoopFiles, pat
     from pyspark.sql import functions as F
 
     single = work.path("keep", "rejected")
-    test = F.element_at(F.array(*map(F.lit, TESTS)), F.col("code") + 1)  # semel.lsh's verdict codes
+    test = F.element_at(F.array(*map(F.lit, VERDICT_NAMES)), F.col("code") + 1)  # semel.lsh's verdict codes
     columns = [F.col("a"), F.col("b"), test.alias("test"), F.col("sim").cast("float").alias("similarity")]
     edges_dir = work.path("cluster", "edges")
     edges = (spark.read.parquet(edges_dir).where("code > 0") if fs.exists(edges_dir)  # none without a stage
