@@ -229,5 +229,7 @@ def run_engine(cfg: DedupConfig, engine: str, master: str | None, conf: Any, spa
 
         return run_spark(cfg, master=master, conf=conf, spark=spark)
     from semel.engines.local import run_dedup
+    from semel.startup import small_pages
 
-    return run_dedup(cfg)
+    with small_pages():
+        return run_dedup(cfg)

@@ -141,9 +141,10 @@ def main(argv: list[str] | None = None) -> int:
         check_output_flags(args)
         if getattr(args, "engine", "local") == "local" and (
                 command in ("dedup", "lines", "substrings") or (command == "repair" and args.output)):
-            from semel.startup import arrow_without_pandas
+            from semel.startup import arrow_without_pandas, numpy_small_pages
 
             arrow_without_pandas()
+            numpy_small_pages()
         with warnings.catch_warnings():
             warnings.simplefilter("always", SemelWarning)
             warnings.showwarning = _show_warning

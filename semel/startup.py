@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib.abc import MetaPathFinder
 from typing import Any
 
@@ -30,3 +32,32 @@ def arrow_without_pandas() -> None:
         pa.array([0])  # pyarrow's pandas check runs here, finds none, and keeps that answer
     finally:
         sys.meta_path.remove(finder)
+
+
+def _set_huge_pages(enabled: bool) -> bool:
+    """numpy's own switch (numpy._core.multiarray._set_madvise_hugepage); returns the previous setting.
+    Where a numpy lacks it, nothing changes."""
+    try:
+        from numpy._core.multiarray import _set_madvise_hugepage  # type: ignore[attr-defined]
+    except ImportError:
+        return enabled
+    return bool(_set_madvise_hugepage(enabled))
+
+
+def numpy_small_pages() -> None:
+    """numpy asks Linux for 2 MiB pages (madvise MADV_HUGEPAGE) on every array of 4 MiB or more, which the
+    kernel zeroes in full on first touch. semel allocates and frees such arrays per batch and touches
+    hash tables sparsely: on the 50k-document news corpus that zeroing was 41% of the run's CPU time and
+    sys time fell from 4.4-5.9 s to 1.4 s without it (sketch stage 4.4 s -> 2.2 s). For the `semel` command
+    and Spark's worker processes, which run semel only."""
+    _set_huge_pages(False)
+
+
+@contextmanager
+def small_pages() -> Iterator[None]:
+    """`numpy_small_pages` for the duration of one job called from Python, the caller's setting restored."""
+    previous = _set_huge_pages(False)
+    try:
+        yield
+    finally:
+        _set_huge_pages(previous)
