@@ -19,6 +19,7 @@ def spark() -> Iterator[Any]:
 
     if (java_version() or 0) < 17:
         pytest.fail("the Spark tests need Java 17+ (Debian: openjdk-17-jre-headless), or -m 'not spark'")
-    session = get_spark("local[2]", {"spark.sql.shuffle.partitions": "4"})
+    # small pieces: every Spark test reads its inputs as many line-aligned byte ranges per file
+    session = get_spark("local[2]", {"spark.sql.shuffle.partitions": "4", "spark.semel.pieceBytes": "65536"})
     yield session
     session.stop()

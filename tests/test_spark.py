@@ -204,3 +204,36 @@ def test_repair_on_spark_writes_what_the_local_repair_writes(spark, tmp_path) ->
     assert local.repaired > 0 and local.skipped == 1
     assert ((tmp_path / "local.jsonl.errors.jsonl").read_text()
             == (tmp_path / "spark.jsonl.errors.jsonl").read_text())
+
+
+def test_a_jsonl_file_read_as_many_pieces_gives_what_one_reader_gives(spark, tmp_path) -> None:
+    """Byte-range pieces (spark.semel.pieceBytes) cut lines anywhere: blank and CRLF lines, bad records,
+    generated ids (their line numbers), a record longer than a piece and no final newline must all come
+    out as the embedded engine reads the file whole."""
+    docs, _ = make_corpus(n_bases=60, seed=9)
+    lines = [json.dumps(d, ensure_ascii=False) for d in docs]
+    lines[5] = '{"id": "broken", "text": '  # malformed: skipped and listed with its line number
+    lines[9] = json.dumps({"text": docs[9]["text"]})  # no id: "corpus.jsonl:10"
+    lines[12] += "\r"  # CRLF
+    lines.insert(20, "")  # a blank line shifts every later line number
+    lines[30] = json.dumps({"id": "long", "text": docs[30]["text"] * 40})  # longer than a piece
+    path = tmp_path / "corpus.jsonl"
+    path.write_bytes(("\n".join(lines)).encode("utf-8"))  # no final newline
+    assert path.stat().st_size > 40 * 1024
+    local, out = str(tmp_path / "local"), str(tmp_path / "spark")
+    semel.dedup(str(path), local, on_error="skip", progress=False)
+    old = spark.conf.get("spark.semel.pieceBytes", None)
+    try:
+        semel.dedup(str(path), out, engine="spark", spark=spark, on_error="skip", keep_work=True,
+                    conf={"spark.semel.pieceBytes": "1024"}, progress=False)
+    finally:
+        if old is None:
+            spark.conf.unset("spark.semel.pieceBytes")
+        else:
+            spark.conf.set("spark.semel.pieceBytes", old)
+    with open(os.path.join(out, "_work", "sketch", "_DONE.json")) as f:
+        assert len(json.load(f)["pieces"]) > 40
+    same_clusters(local, out)
+    for name in ("kept.jsonl", "errors.jsonl"):
+        assert Path(local, name).read_bytes() == Path(out, name).read_bytes(), name
+    assert "corpus.jsonl:10" in table(out).column("id").to_pylist()

@@ -56,11 +56,11 @@ class _State:
             self.errors.add(self.path, line, reason)
 
 
-def iter_lines_blocks(stream: Any, path: str, first: bytes = b"") -> Iterator[bytes]:
+def iter_lines_blocks(stream: Any, path: str, first: bytes = b"", at_start: bool = True) -> Iterator[bytes]:
     """Blocks of whole lines, each ending with b'\\n'; a line longer than BLOCK grows its block."""
     carry: list[bytes] = [first] if first else []
     carry_len = len(first)
-    at_start = not first
+    at_start = at_start and not first
     while True:
         chunk = read_chunk(stream, BLOCK, path)
         if not chunk:
@@ -215,16 +215,17 @@ def _exact(block: bytes, starts: np.ndarray, ends: np.ndarray, line0: int, st: _
 
 
 def read_jsonl(path: str, spec: Any, errors: ErrorLog | None, row0: int, stream: Any = None,
-               first: bytes = b"") -> Iterator[pa.Table]:
-    """Tables of canonical columns from one JSONL file (plain, .gz, .zst) or an already open stream."""
+               first: bytes = b"", line0: int = 1, at_start: bool = True) -> Iterator[pa.Table]:
+    """Tables of canonical columns from one JSONL file (plain, .gz, .zst) or an already open stream: its
+    first line numbered `line0`; `at_start=False` for a stream that starts inside a file (no byte order mark
+    is looked for)."""
     st = _State(path, spec.id_field, spec.text_field, spec.on_error, errors)
     own = stream is None
     if own:
         stream = open_input(path)
-    line0 = 1
     row = row0
     try:
-        for block in iter_lines_blocks(stream, path, first):
+        for block in iter_lines_blocks(stream, path, first, at_start):
             buf = np.frombuffer(block, dtype=np.uint8)
             ends = np.flatnonzero(buf == 10) + 1
             starts = np.empty_like(ends)

@@ -16,46 +16,50 @@ from semel.io.errors_log import ErrorLog
 from semel.io.spec import ID, LINE, RAW, ROW, SOURCE, TEXT, name_text, note_missing_ids
 
 
-def read_parquet(path: str, spec: Any, errors: ErrorLog | None, row0: int) -> Iterator[pa.Table]:
-    """Tables with id/text renamed in place (column order kept), plus __row, __source, __line."""
+def read_parquet(path: str, spec: Any, errors: ErrorLog | None, row0: int,
+                 row_groups: list[int] | None = None, line0: int = 1, display: str | None = None
+                 ) -> Iterator[pa.Table]:
+    """Tables with id/text renamed in place (column order kept), plus __row, __source, __line: the whole
+    file, or only `row_groups` (their first row numbered `line0`); messages name `display` (default: path)."""
     if path == "-":
         from semel.io import stdin
 
-        source = stdin.spooled("parquet")[0]
+        opened = stdin.spooled("parquet")[0]
     else:
-        source = path
+        opened = path
+    shown = path if display is None else display
     try:
-        pf = pq.ParquetFile(source)
+        pf = pq.ParquetFile(opened)
     except FileNotFoundError:
-        raise InputError("no such file", path) from None
+        raise InputError("no such file", shown) from None
     except IsADirectoryError:
-        raise InputError("is a folder, not a file", path) from None
+        raise InputError("is a folder, not a file", shown) from None
     except (pa.ArrowException, OSError) as exc:
-        raise InputError(f"not a readable Parquet file ({exc})", path) from None
+        raise InputError(f"not a readable Parquet file ({exc})", shown) from None
     names = pf.schema_arrow.names
     if spec.text_field not in names:
-        raise InputError(f"missing text column '{spec.text_field}' (columns: {', '.join(names)})", path)
+        raise InputError(f"missing text column '{spec.text_field}' (columns: {', '.join(names)})", shown)
     for name in names:
         if name in (spec.id_field, spec.text_field):
             continue
         if name in (ID, TEXT) or name.startswith("__"):
-            raise InputError(f"column '{name}' clashes with semel's own column names; rename it", path)
+            raise InputError(f"column '{name}' clashes with semel's own column names; rename it", shown)
     text_type = pf.schema_arrow.field(spec.text_field).type
     if not (pa.types.is_string(text_type) or pa.types.is_large_string(text_type)
             or pa.types.is_string_view(text_type)):
-        raise InputError(f"text column '{spec.text_field}' has type {text_type}, not string", path)
+        raise InputError(f"text column '{spec.text_field}' has type {text_type}, not string", shown)
     if spec.id_field in names and spec.id_field != spec.text_field:
         id_type = pf.schema_arrow.field(spec.id_field).type
         if not (pa.types.is_string(id_type) or pa.types.is_large_string(id_type)
                 or pa.types.is_string_view(id_type) or pa.types.is_integer(id_type)):
             raise InputError(f"id column '{spec.id_field}' has type {id_type}, not string or integer "
-                             "(give another --id-field)", path)
-    basename = name_text(os.path.basename(path))
-    source = escape(path)
+                             "(give another --id-field)", shown)
+    basename = name_text(os.path.basename(shown))
+    source = escape(shown)
     row = row0
-    file_row = 0
+    file_row = line0 - 1
     try:
-        batches = pf.iter_batches(batch_size=max(1024, min(spec.batch_size, 65536)))
+        batches = pf.iter_batches(batch_size=max(1024, min(spec.batch_size, 65536)), row_groups=row_groups)
         for batch in batches:
             n = batch.num_rows
             line_nos = np.arange(file_row + 1, file_row + n + 1, dtype=np.int64)
@@ -65,10 +69,10 @@ def read_parquet(path: str, spec: Any, errors: ErrorLog | None, row0: int) -> It
             if text.null_count:
                 bad = np.flatnonzero(text.is_null().to_numpy(zero_copy_only=False))
                 if spec.on_error == "fail":
-                    raise InputError(f"text is null (row {line_nos[bad[0]]})", path, int(line_nos[bad[0]]))
+                    raise InputError(f"text is null (row {line_nos[bad[0]]})", shown, int(line_nos[bad[0]]))
                 for i in bad.tolist():
                     if errors is not None:
-                        errors.add(path, int(line_nos[i]), "text is null")
+                        errors.add(shown, int(line_nos[i]), "text is null")
                 keep = text.is_valid()
                 batch = batch.filter(keep)
                 line_nos = line_nos[keep.to_numpy(zero_copy_only=False)]
@@ -101,7 +105,7 @@ def read_parquet(path: str, spec: Any, errors: ErrorLog | None, row0: int) -> It
             row += n
             yield pa.Table.from_arrays(cols, names=out_names)
     except (pa.ArrowException, OSError) as exc:
-        raise InputError(f"corrupt Parquet file ({exc})", path) from None
+        raise InputError(f"corrupt Parquet file ({exc})", shown) from None
 
 
 def to_output_table(batch: pa.RecordBatch, text_field: str, id_field: str) -> pa.Table:

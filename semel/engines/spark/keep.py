@@ -66,7 +66,7 @@ def stage_keep(spark: Any, cfg: DedupConfig, work: WorkDir, info: dict) -> None:
     fs = files_for(spark)
 
     docs = documents(spark, cfg, work, info).select("row", "id", "priority", "exact0", "exact1", "seq",
-                                                    "mini", "file", "line")
+                                                    "mini", "piece", "file", "line")
     labels = spark.read.parquet(work.path("cluster", "labels"))
     lab = (docs.join(labels.withColumnRenamed("node", "row"), "row", "left")
            .withColumn("label", F.coalesce("label", "row")))
@@ -96,7 +96,8 @@ def stage_keep(spark: Any, cfg: DedupConfig, work: WorkDir, info: dict) -> None:
                                              .otherwise("unique"))
                             .when(F.col("same_exact"), "exact").otherwise("near")))
     table_dir = work.path("keep", "clusters")
-    clusters.select("row", "id", "cluster", "kept", "reason", "similarity", "cluster_size", "file", "line") \
+    clusters.select("row", "id", "cluster", "kept", "reason", "similarity", "cluster_size", "piece", "file",
+                    "line") \
         .write.mode("overwrite").parquet(table_dir)
     # one parquet FILE like the embedded engine's: one task writes it, in input order (5 small columns)
     single = work.path("keep", "single")

@@ -1,7 +1,9 @@
 """The sketch stage on Spark: parsed documents -> `sketch_texts` per Arrow batch, written as Parquet."""
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
+from dataclasses import astuple
 from typing import Any
 
 import numpy as np
@@ -12,23 +14,22 @@ from semel.config import DedupConfig
 from semel.engines.dedup_steps import (
     sketch_texts,
 )
+from semel.engines.spark import pieces
 from semel.engines.spark.arrays import (
     mini_col,
     names,
     packed,
 )
 from semel.engines.spark.fs import files_for
-from semel.engines.spark.read import (
-    PARSED_SCHEMA,
-    parse_task,
-)
+from semel.engines.spark.read import PARSED_SCHEMA, parse_task, piece_task
 from semel.engines.spark.session import parallelism
 from semel.engines.workdir import WorkDir
 from semel.errors import SemelError
+from semel.startup import numpy_small_pages
 
-SKETCH_SCHEMA = ("file int, lrow long, line long, id string, exact0 long, exact1 long, bands array<long>, "
-                 "length long, nbytes long, priority double, seq binary, mini binary, err string, "
-                 "fatal boolean")
+SKETCH_SCHEMA = ("piece int, file int, lrow long, line long, id string, exact0 long, exact1 long, "
+                 "bands array<long>, length long, nbytes long, priority double, seq binary, mini binary, "
+                 "err string, fatal boolean")
 
 
 
@@ -37,13 +38,15 @@ def sketch_task(cfg: DedupConfig) -> Callable[[Iterator[pa.RecordBatch]], Iterat
     bands, _ = cfg.band_rows
 
     def task(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        numpy_small_pages()  # a worker process that runs semel's tasks only
         for batch in batches:
             errs = batch.column("err").is_valid()
             if pc.any(errs).as_py():
                 bad = batch.filter(errs)
                 n = bad.num_rows
                 yield pa.RecordBatch.from_arrays([
-                    bad.column("file"), bad.column("lrow"), bad.column("line"), pa.nulls(n, pa.string()),
+                    bad.column("piece"), bad.column("file"), bad.column("lrow"), bad.column("line"),
+                    pa.nulls(n, pa.string()),
                     pa.nulls(n, pa.int64()), pa.nulls(n, pa.int64()), pa.nulls(n, pa.list_(pa.int64())),
                     pa.nulls(n, pa.int64()), pa.nulls(n, pa.int64()), pa.nulls(n, pa.float64()),
                     pa.nulls(n, pa.binary()), pa.nulls(n, pa.binary()), bad.column("err"),
@@ -66,7 +69,8 @@ def sketch_task(cfg: DedupConfig) -> Callable[[Iterator[pa.RecordBatch]], Iterat
             else:
                 priority = batch.column("fieldval").to_numpy(zero_copy_only=False)
             yield pa.RecordBatch.from_arrays([
-                batch.column("file"), batch.column("lrow"), batch.column("line"), batch.column("id"),
+                batch.column("piece"), batch.column("file"), batch.column("lrow"), batch.column("line"),
+                batch.column("id"),
                 pa.array(exact[:, 0]), pa.array(exact[:, 1]), band_col, pa.array(sk.lengths.astype(np.int64)),
                 nbytes, pa.array(priority, pa.float64()), packed(sk.seq_offsets, sk.seq), mini_col(sk.mini),
                 pa.nulls(n, pa.string()), pa.nulls(n, pa.bool_())], names=names(SKETCH_SCHEMA))
@@ -82,24 +86,34 @@ def stage_sketch(spark: Any, cfg: DedupConfig, work: WorkDir, files: list[tuple[
     fs = files_for(spark)
 
     large = spark.conf.get("spark.sql.execution.arrow.useLargeVarTypes", "false").lower() == "true"
-    table = {uri: (i, display, fmt) for i, (uri, display, fmt) in enumerate(files)}
-    raw = (spark.read.format("binaryFile").load([u for u, _, _ in files]).select("path", "content"))
-    parsed = raw.repartition(max(1, len(files)), "path").mapInArrow(
-        parse_task(table, cfg, large), PARSED_SCHEMA)
     parallel = parallelism(spark)
-    if len(files) < 2 * parallel:  # few big files: spread the documents before the costly part
-        parsed = parsed.repartition(2 * parallel, F.col("lrow"))
+    paths = pieces.local_inputs(fs, files)
+    if paths is not None:  # many tasks per file, each reading its own piece: no text in any shuffle
+        size = pieces.piece_bytes(spark, sum(os.path.getsize(p) for p in paths), parallel)
+        planned = pieces.plan(files, paths, size)
+        pieces.number_lines(spark, planned)
+        parsed = pieces.frame(spark, planned).mapInArrow(piece_task(cfg, large), PARSED_SCHEMA)
+        n_pieces = len(planned)
+    else:  # a filesystem only Spark reads: one whole file per task
+        table = {uri: (i, display, fmt) for i, (uri, display, fmt) in enumerate(files)}
+        raw = (spark.read.format("binaryFile").load([u for u, _, _ in files]).select("path", "content"))
+        parsed = raw.repartition(max(1, len(files)), "path").mapInArrow(
+            parse_task(table, cfg, large), PARSED_SCHEMA)
+        if len(files) < 2 * parallel:  # few big files: spread the documents before the costly part
+            parsed = parsed.repartition(2 * parallel, F.col("lrow"))
+        planned, n_pieces = [], len(files)
     out = work.path("sketch")
     parsed.mapInArrow(sketch_task(cfg), SKETCH_SCHEMA).write.mode("overwrite").parquet(out)
     sk = spark.read.parquet(out)
-    # one job for everything the driver needs: the error rows, and per file its documents and bytes
+    # one job for everything the driver needs: the error rows, and per piece its documents and bytes
     zero = F.lit(0).cast("long")
-    summary = (sk.where(F.col("err").isNotNull()).select("file", "line", "err", "fatal", zero.alias("n"),
-                                                         zero.alias("nbytes"), zero.alias("nofield"))
-               .unionByName(sk.where(F.col("err").isNull()).groupBy("file").agg(
+    summary = (sk.where(F.col("err").isNotNull()).select(F.lit(-1).alias("piece"), "file", "line", "err",
+                                                         "fatal", zero.alias("n"), zero.alias("nbytes"),
+                                                         zero.alias("nofield"))
+               .unionByName(sk.where(F.col("err").isNull()).groupBy("piece", "file").agg(
                    F.count(F.lit(1)).alias("n"), F.sum("nbytes").alias("nbytes"),
                    F.sum((F.col("priority") == float("-inf")).cast("long")).alias("nofield"))
-                   .select("file", F.lit(None).cast("long").alias("line"), F.lit(None).cast("string")
+                   .select("piece", "file", F.lit(None).cast("long").alias("line"), F.lit(None).cast("string")
                            .alias("err"), F.lit(None).cast("boolean").alias("fatal"), "n", "nbytes",
                            "nofield"))
                .collect())
@@ -109,9 +123,10 @@ def stage_sketch(spark: Any, cfg: DedupConfig, work: WorkDir, files: list[tuple[
     if fatal:
         fs.delete(out)
         raise SemelError(fatal[0]["err"])
-    counts = {r["file"]: r["n"] for r in summary if r["err"] is None}
+    counts = {r["piece"]: r["n"] for r in summary if r["err"] is None}
     nbytes = sum(int(r["nbytes"] or 0) for r in summary if r["err"] is None)
-    info = {"counts": [int(counts.get(i, 0)) for i in range(len(files))], "bytes": int(nbytes),
+    info = {"counts": [int(counts.get(i, 0)) for i in range(n_pieces)], "bytes": int(nbytes),
+            "pieces": [astuple(p) for p in planned],
             "errors": [[files[e["file"]][1], e["line"], e["err"]] for e in errs],
             "no_keep_field": sum(int(r["nofield"] or 0) for r in summary if r["err"] is None)}
     work.mark_done("sketch", info)
@@ -119,13 +134,13 @@ def stage_sketch(spark: Any, cfg: DedupConfig, work: WorkDir, files: list[tuple[
 
 
 def documents(spark: Any, cfg: DedupConfig, work: WorkDir, info: dict) -> Any:
-    """The sketch with global row numbers (file base + row in file), as the embedded reader numbers them."""
+    """The sketch with global row numbers (piece base + row in piece), as the embedded reader numbers them."""
     from pyspark.sql import functions as F
 
     bases = np.concatenate([[0], np.cumsum(info["counts"])[:-1]]).astype(int).tolist()
-    base_df = spark.createDataFrame([(i, int(b)) for i, b in enumerate(bases)], "file int, base long")
+    base_df = spark.createDataFrame([(i, int(b)) for i, b in enumerate(bases)], "piece int, base long")
     sk = spark.read.parquet(work.path("sketch")).where(F.col("err").isNull())
-    docs = sk.join(F.broadcast(base_df), "file").withColumn("row", F.col("base") + F.col("lrow"))
+    docs = sk.join(F.broadcast(base_df), "piece").withColumn("row", F.col("base") + F.col("lrow"))
     if cfg.keep == "first":
         docs = docs.withColumn("priority", -F.col("row").cast("double"))
     return docs

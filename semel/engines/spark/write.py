@@ -6,6 +6,7 @@ import gzip
 import io
 import shutil
 from collections.abc import Callable, Iterator
+from dataclasses import astuple
 from typing import Any
 
 import numpy as np
@@ -18,6 +19,7 @@ from semel.engines.dedup_steps import (
     repaired_texts,
 )
 from semel.engines.spark.fs import HadoopFiles, files_for, local_path
+from semel.engines.spark.pieces import PIECE_SCHEMA, Piece, open_piece, read_all
 from semel.engines.spark.read import (
     open_bytes,
 )
@@ -49,6 +51,27 @@ def _split_lines_task(files: dict[str, tuple[int, str, str]]
                         pa.array(np.arange(s + 1, s + 1 + len(chunk), dtype=np.int64)),
                         pa.array([c.decode("utf-8", "surrogateescape") for c in chunk], pa.string())],
                         names=["file", "line", "value"])
+
+    return task
+
+
+def _kept_lines_task() -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
+    """mapInArrow task: (piece, its kept line numbers) -> those lines as they are, in order."""
+
+    def task(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            for row in batch.to_pylist():
+                wanted = np.asarray(row["lines"], np.int64) - row["line0"]
+                stream = open_piece(row)
+                try:
+                    data = read_all(stream, row["display"])
+                finally:
+                    stream.close()
+                lines = data.split(b"\n")
+                if lines and lines[-1] == b"":
+                    lines.pop()
+                yield pa.record_batch([pa.array([lines[i].decode("utf-8", "surrogateescape")
+                                                 for i in wanted.tolist()], pa.string())], names=["value"])
 
     return task
 
@@ -96,7 +119,18 @@ def stage_write(spark: Any, cfg: DedupConfig, work: WorkDir, files: list[tuple[s
     kept = spark.read.parquet(work.path("keep", "clusters")).where("kept").select("file", "line")
     tmp = work.path("write", "kept")
     fmt = files[0][2]
-    if fmt == "jsonl":
+    planned = [Piece(*p) for p in (work.done("sketch") or {}).get("pieces", [])]
+    if fmt == "jsonl" and planned:  # each piece's task re-reads its own lines: no text in any shuffle
+        lines_of = (spark.read.parquet(work.path("keep", "clusters")).where("kept")
+                    .groupBy("piece").agg(F.sort_array(F.collect_list("line")).alias("lines")))
+        kept_lines = (lines_of.join(F.broadcast(spark.createDataFrame([astuple(p) for p in planned],
+                                                                      PIECE_SCHEMA)), "piece")
+                      .orderBy("piece").mapInArrow(_kept_lines_task(), "value string"))
+        if cfg.repair:
+            kept_lines = kept_lines.mapInArrow(_repair_lines_task(cfg), "value string")
+        kept_lines.write.mode("overwrite").text(tmp)
+        suffix = ".txt"
+    elif fmt == "jsonl":
         table = {uri: (i, display, f) for i, (uri, display, f) in enumerate(files)}
         lines = (spark.read.format("binaryFile").load([u for u, _, _ in files]).select("path", "content")
                  .mapInArrow(_split_lines_task(table), "file int, line long, value string"))
