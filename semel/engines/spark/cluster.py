@@ -2,15 +2,16 @@
 frequencies for the df weights, and connected components."""
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
+from semel import weights as weights_kernels
 from semel.config import DedupConfig
+from semel.engines.spark import arrays
 from semel.engines.spark.arrays import (
-    bucket_pairs,
     components_one_task,
     ragged,
     verify_pairs,
@@ -23,7 +24,6 @@ from semel.weights import (
     SAMPLE_MASK,
     Weights,
     df_floor,
-    exact_counts,
     sample_cutoff,
     sample_floor,
     sample_rate,
@@ -103,18 +103,66 @@ def _collection_weights(spark: Any, cfg: DedupConfig, reps: Any, path: str) -> i
     # the embedded engine's sample (semel.weights.in_sample): the low bits of the exact key's high word
     reps = reps.where((F.col("exact0").bitwiseAND(SAMPLE_MASK)) < sample_cutoff(rate))
 
-    def count_task(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    (reps.select("seq").mapInArrow(count_task(ngram), "v long, c long").groupBy("v")
+     .agg(F.sum("c").alias("c")).where(F.col("c") >= floor).write.mode("overwrite").parquet(path))
+    return n
+
+
+def count_task(ngram: int) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
+    """mapInArrow task: shingle sequences -> (shingle, documents of the batch holding it)."""
+
+    def task(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for b in batches:
             off, val = ragged(b.column("seq"))
             docs = np.arange(len(off) - 1, dtype=np.int64)
-            values, counts = exact_counts(off, val, docs, ngram, np.zeros((2, 0), np.uint8), 0,
-                                          *scratch_for(off))
+            values, counts = weights_kernels.exact_counts(off, val, docs, ngram, np.zeros((2, 0), np.uint8),
+                                                          0, *scratch_for(off))
             yield pa.RecordBatch.from_arrays([pa.array(values.astype(np.int64)), pa.array(counts)],
                                              names=["v", "c"])
 
-    (reps.select("seq").mapInArrow(count_task, "v long, c long").groupBy("v")
-     .agg(F.sum("c").alias("c")).where(F.col("c") >= floor).write.mode("overwrite").parquet(path))
-    return n
+    return task
+
+
+def pairs_task(max_bucket: int, window: int
+               ) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
+    """mapInArrow task: (band, key, row) sorted by all three, a partition holding whole buckets ->
+    candidate pairs (a, b) with how many of the partition's buckets proposed each (n), by the embedded
+    engine's rule (`bucket_pairs`). Sorting and walking runs replaces a group-by collecting lists, which
+    Spark runs row by row on objects (18 s of CPU for 50k documents, against ~2 s now)."""
+
+    def task(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        parts = [b for b in batches if b.num_rows]
+        if not parts:
+            return
+        band = np.concatenate([b.column("band").to_numpy() for b in parts])
+        key = np.concatenate([b.column("key").to_numpy() for b in parts])
+        rows = np.concatenate([b.column("row").to_numpy() for b in parts]).astype(np.int64)
+        del parts
+        cut = np.flatnonzero((band[1:] != band[:-1]) | (key[1:] != key[:-1])) + 1
+        offsets = np.concatenate([[0], cut, [len(rows)]]).astype(np.int64)
+        left, right = arrays.bucket_pairs(offsets, rows, max_bucket, window)
+        if len(left) == 0:
+            return
+        pairs, n = np.unique(np.stack([left, right], axis=1), axis=0, return_counts=True)
+        yield pa.RecordBatch.from_arrays([pa.array(pairs[:, 0]), pa.array(pairs[:, 1]),
+                                          pa.array(n.astype(np.int64))], names=["a", "b", "n"])
+
+    return task
+
+
+def verify_task(cfg: DedupConfig, weights: Weights
+                ) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
+    """mapInArrow task: candidate pairs with both sides' sequences and sketch bins -> (a, b, n, verdict
+    code, similarity)."""
+
+    def task(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for b in batches:
+            codes, sims = verify_pairs(cfg, b.column("sa"), b.column("sb"), b.column("ma"), b.column("mb"),
+                                       weights)
+            yield pa.RecordBatch.from_arrays([b.column("a"), b.column("b"), b.column("n"), pa.array(codes),
+                                              pa.array(sims)], names=["a", "b", "n", "code", "sim"])
+
+    return task
 
 
 def load_weights(spark: Any, path: str, documents: int) -> Weights:
@@ -151,41 +199,18 @@ def stage_cluster(spark: Any, cfg: DedupConfig, work: WorkDir, info: dict) -> di
             weight_docs = _collection_weights(spark, cfg, reps, work.path("cluster", "weights"))
             weights = load_weights(spark, work.path("cluster", "weights"), weight_docs)
         reps = reps.select("row", "bands")
-        buckets = (reps.select("row", F.posexplode("bands").alias("band", "key"))
-                   .groupBy("band", "key").agg(F.collect_list("row").alias("members"))
-                   .where(F.size("members") > 1).select("members"))
-        max_bucket, window = cfg.max_bucket, cfg.bucket_window
-
-        def pairs_task(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-            for b in batches:
-                col = b.column("members")
-                offsets = col.offsets.to_numpy().astype(np.int64)
-                values = col.values.to_numpy().astype(np.int64)
-                offsets = offsets - offsets[0]
-                values = values[col.offsets[0].as_py(): col.offsets[-1].as_py()]
-                for k in range(len(offsets) - 1):  # sort each bucket by row (collect_list has no order)
-                    values[offsets[k]:offsets[k + 1]].sort()
-                left, right = bucket_pairs(offsets, values, max_bucket, window)
-                yield pa.RecordBatch.from_arrays([pa.array(left), pa.array(right)], names=["a", "b"])
-
-        pairs = (buckets.mapInArrow(pairs_task, "a long, b long").groupBy("a", "b")
-                 .agg(F.count(F.lit(1)).alias("n")))
+        keys = (reps.select("row", F.posexplode("bands").alias("band", "key"))
+                .repartition("band", "key").sortWithinPartitions("band", "key", "row"))
+        pairs = (keys.mapInArrow(pairs_task(cfg.max_bucket, cfg.bucket_window), "a long, b long, n long")
+                 .groupBy("a", "b").agg(F.sum("n").alias("n")))
         seqs = docs.select("row", "seq", "mini")
-
-        def verify_task(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-            for b in batches:
-                codes, sims = verify_pairs(cfg, b.column("sa"), b.column("sb"), b.column("ma"),
-                                           b.column("mb"), weights)
-                yield pa.RecordBatch.from_arrays([b.column("a"), b.column("b"), b.column("n"),
-                                                  pa.array(codes), pa.array(sims)],
-                                                 names=["a", "b", "n", "code", "sim"])
 
         joined = (pairs.join(seqs.select(F.col("row").alias("a"), F.col("seq").alias("sa"),
                                          F.col("mini").alias("ma")), "a")
                   .join(seqs.select(F.col("row").alias("b"), F.col("seq").alias("sb"),
                                     F.col("mini").alias("mb")), "b"))
         parts.append(joined.select("a", "b", "n", "sa", "sb", "ma", "mb")
-                     .mapInArrow(verify_task, "a long, b long, n long, code byte, sim double"))
+                     .mapInArrow(verify_task(cfg, weights), "a long, b long, n long, code byte, sim double"))
     labels_dir = work.path("cluster", "labels")
     candidates = verified = 0
     if parts:

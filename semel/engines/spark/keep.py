@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from semel import grouping
 from semel.config import DedupConfig
 from semel.engines.dedup_steps import (
     CLUSTERS_FILE,
@@ -22,7 +23,6 @@ from semel.engines.spark.cluster import (
 from semel.engines.spark.fs import HadoopFiles, files_for, join
 from semel.engines.spark.sketch import documents
 from semel.engines.workdir import WorkDir
-from semel.grouping import assign_components
 from semel.lsh import VERDICT_NAMES, Scratch, longest_document
 from semel.rejected import REJECTED_FILE
 from semel.weights import (
@@ -51,9 +51,10 @@ def assign_task(cfg: DedupConfig, weights: Weights) -> Callable[[Iterator[pa.Rec
         min_agree = cfg.min_agree(mini.shape[1])
         kept = np.empty(table.num_rows, dtype=np.int64)
         sim = np.empty(table.num_rows, dtype=np.float64)
-        assign_components(comp_offsets, members, off, val, np.ascontiguousarray(exact).view(np.uint64),
-                          cfg.exact, np.ascontiguousarray(mini), min_agree, rule, weights.arrays(),
-                          Scratch(longest_document(off)).arrays(), kept, sim)
+        grouping.assign_components(comp_offsets, members, off, val,
+                                   np.ascontiguousarray(exact).view(np.uint64), cfg.exact,
+                                   np.ascontiguousarray(mini), min_agree, rule, weights.arrays(),
+                                   Scratch(longest_document(off)).arrays(), kept, sim)
         yield pa.RecordBatch.from_arrays([pa.array(rows), pa.array(rows[kept]), pa.array(np.round(sim, 6))],
                                          names=["row", "kept_row", "sim"])
 
@@ -81,6 +82,9 @@ def stage_keep(spark: Any, cfg: DedupConfig, work: WorkDir, info: dict) -> None:
                 .repartition("label")
                 .sortWithinPartitions("label", F.asc_nulls_last("negp"), "id", "row")
                 .mapInArrow(assign_task(cfg, weights), "row long, kept_row long, sim double"))
+    # written once: three branches below read it, and Spark would run the greedy pass for each
+    assigned.write.mode("overwrite").parquet(work.path("keep", "assigned"))
+    assigned = spark.read.parquet(work.path("keep", "assigned"))
     c = (lab.join(assigned, "row", "left")
          .withColumn("kept_row", F.coalesce("kept_row", "row"))
          .withColumn("sim", F.coalesce("sim", F.lit(1.0))))

@@ -79,6 +79,17 @@ def sketch_task(cfg: DedupConfig) -> Callable[[Iterator[pa.RecordBatch]], Iterat
 
 
 
+def _then(first: Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]],
+          second: Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]
+          ) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
+    """One mapInArrow task running `second` on what `first` yields."""
+
+    def task(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        return second(first(batches))
+
+    return task
+
+
 def stage_sketch(spark: Any, cfg: DedupConfig, work: WorkDir, files: list[tuple[str, str, str]]
                  ) -> dict:
     from pyspark.sql import functions as F
@@ -88,11 +99,14 @@ def stage_sketch(spark: Any, cfg: DedupConfig, work: WorkDir, files: list[tuple[
     large = spark.conf.get("spark.sql.execution.arrow.useLargeVarTypes", "false").lower() == "true"
     parallel = parallelism(spark)
     paths = pieces.local_inputs(fs, files)
-    if paths is not None:  # many tasks per file, each reading its own piece: no text in any shuffle
+    out = work.path("sketch")
+    if paths is not None:  # many tasks per file, each reading and sketching its own piece: the text never
+        # leaves the Python worker that read it (no shuffle, no trip through the JVM)
         size = pieces.piece_bytes(spark, sum(os.path.getsize(p) for p in paths), parallel)
         planned = pieces.plan(files, paths, size)
         pieces.number_lines(spark, planned)
-        parsed = pieces.frame(spark, planned).mapInArrow(piece_task(cfg, large), PARSED_SCHEMA)
+        sketched = pieces.frame(spark, planned).mapInArrow(_then(piece_task(cfg, large), sketch_task(cfg)),
+                                                           SKETCH_SCHEMA)
         n_pieces = len(planned)
     else:  # a filesystem only Spark reads: one whole file per task
         table = {uri: (i, display, fmt) for i, (uri, display, fmt) in enumerate(files)}
@@ -101,9 +115,9 @@ def stage_sketch(spark: Any, cfg: DedupConfig, work: WorkDir, files: list[tuple[
             parse_task(table, cfg, large), PARSED_SCHEMA)
         if len(files) < 2 * parallel:  # few big files: spread the documents before the costly part
             parsed = parsed.repartition(2 * parallel, F.col("lrow"))
+        sketched = parsed.mapInArrow(sketch_task(cfg), SKETCH_SCHEMA)
         planned, n_pieces = [], len(files)
-    out = work.path("sketch")
-    parsed.mapInArrow(sketch_task(cfg), SKETCH_SCHEMA).write.mode("overwrite").parquet(out)
+    sketched.write.mode("overwrite").parquet(out)
     sk = spark.read.parquet(out)
     # one job for everything the driver needs: the error rows, and per piece its documents and bytes
     zero = F.lit(0).cast("long")
