@@ -27,6 +27,7 @@ def _tasks() -> list[tuple[str, Callable[[], Any]]]:
         ("binaryFile", lambda: read.parse_task({}, cfg, False)),
         ("line count", pieces.count_task),
         ("shingle counts", lambda: cluster.count_task(3)),
+        ("band blobs", lambda: cluster.band_blobs_task(4)),
         ("band pairs", lambda: cluster.pairs_task(100, 10)),
         ("verify", lambda: cluster.verify_task(cfg, Weights.none())),
         ("assign", lambda: keep.assign_task(cfg, Weights.none())),

@@ -28,7 +28,7 @@ from semel.errors import SemelError
 from semel.startup import numpy_small_pages
 
 SKETCH_SCHEMA = ("piece int, file int, lrow long, line long, id string, exact0 long, exact1 long, "
-                 "bands array<long>, length long, nbytes long, priority double, seq binary, mini binary, "
+                 "bands binary, length long, nbytes long, priority double, seq binary, mini binary, "
                  "err string, fatal boolean")
 
 
@@ -47,7 +47,7 @@ def sketch_task(cfg: DedupConfig) -> Callable[[Iterator[pa.RecordBatch]], Iterat
                 yield pa.RecordBatch.from_arrays([
                     bad.column("piece"), bad.column("file"), bad.column("lrow"), bad.column("line"),
                     pa.nulls(n, pa.string()),
-                    pa.nulls(n, pa.int64()), pa.nulls(n, pa.int64()), pa.nulls(n, pa.list_(pa.int64())),
+                    pa.nulls(n, pa.int64()), pa.nulls(n, pa.int64()), pa.nulls(n, pa.binary()),
                     pa.nulls(n, pa.int64()), pa.nulls(n, pa.int64()), pa.nulls(n, pa.float64()),
                     pa.nulls(n, pa.binary()), pa.nulls(n, pa.binary()), bad.column("err"),
                     bad.column("fatal")], names=names(SKETCH_SCHEMA))
@@ -59,9 +59,9 @@ def sketch_task(cfg: DedupConfig) -> Callable[[Iterator[pa.RecordBatch]], Iterat
             nbytes = pc.binary_length(texts).cast(pa.int64())
             sk = sketch_texts(texts, cfg)
             exact = np.ascontiguousarray(sk.exact).view(np.int64)
-            keys = np.ascontiguousarray(sk.bands.T).view(np.int64).reshape(-1)
-            starts = pa.array(np.arange(0, (n + 1) * bands, bands, dtype=np.int32))
-            band_col = pa.ListArray.from_arrays(starts, pa.array(keys))
+            # each document's band keys packed as bytes: the JVM moves one value, not an array of longs
+            keys = np.ascontiguousarray(sk.bands.T).view(np.uint32).reshape(-1)
+            band_col = packed(np.arange(n + 1, dtype=np.int64) * (2 * bands), keys)
             if cfg.keep == "first":
                 priority = np.zeros(n)  # -row, set once rows are global
             elif cfg.keep == "longest":
