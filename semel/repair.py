@@ -315,16 +315,18 @@ def _original(copy_of: dict[int, int], a: int) -> int:
 
 def _record(run: list[int], twin: list[int], kind: str, atoms: _Atoms, removed: bytearray,
             out_spans: list[Span], stats: RepairStats) -> None:
-    """Mark a dropped run and add one span per stretch of atoms it removes from the original text."""
+    """Mark a dropped run and add one span per stretch of atoms it removes from the original text whose
+    kept twins are consecutive too (a run's twins can be out of order once earlier copies were themselves
+    removed: "S1 S0" repeating a kept "S0 S1" is two spans, each pointing at its own twin)."""
     spans = atoms.spans
-    kept = (spans[min(twin)][0], spans[max(twin)][1])
     start = -1
     for k, a in enumerate(run):
         removed[a] = 1
         if start < 0:
-            start = a
-        if k + 1 == len(run) or run[k + 1] != a + 1:
-            out_spans.append(Span(spans[start][0], spans[a][1], kept[0], kept[1], kind))
+            start, first_twin = a, twin[k]
+        if k + 1 == len(run) or run[k + 1] != a + 1 or twin[k + 1] != twin[k] + 1:
+            out_spans.append(Span(spans[start][0], spans[a][1], spans[first_twin][0], spans[twin[k]][1],
+                                  kind))
             start = -1
     if kind == "paragraph":
         stats.removed_paragraphs += len({atoms.para[a] for a in run})
