@@ -229,7 +229,6 @@ def stage_cluster(spark: Any, cfg: DedupConfig, work: WorkDir, info: dict) -> di
         if cfg.df_weights:
             weight_docs = _collection_weights(spark, cfg, reps, work.path("cluster", "weights"))
             weights = load_weights(spark, work.path("cluster", "weights"), weight_docs)
-        reps = reps.select("row", "bands")
         n_parts = int(spark.conf.get("spark.sql.shuffle.partitions"))
         blobs = (reps.select("row", "bands").mapInArrow(band_blobs_task(n_parts), "part int, blob binary")
                  .repartitionByRange(n_parts, "part"))

@@ -60,7 +60,7 @@ def plan(files: list[tuple[str, str, str]], paths: list[str], size: int) -> list
     out: list[Piece] = []
     for index, ((_, display, fmt), path) in enumerate(zip(files, paths, strict=True)):
         if fmt == "parquet":
-            meta = pq.ParquetFile(path).metadata if _readable_parquet(path) else None
+            meta = _parquet_metadata(path)
             if meta is None or meta.num_row_groups == 0:
                 out.append(Piece(len(out), index, path, display, WHOLE, 0, 0, 1))
                 continue
@@ -78,23 +78,27 @@ def plan(files: list[tuple[str, str, str]], paths: list[str], size: int) -> list
     return out
 
 
-def _readable_parquet(path: str) -> bool:
-    """A broken Parquet file is one WHOLE piece, so the reader reports it as the embedded engine does."""
+def _parquet_metadata(path: str) -> pq.FileMetaData | None:
+    """None for a broken Parquet file: it is one WHOLE piece, so the reader reports it as the embedded
+    engine does."""
     try:
-        pq.ParquetFile(path)
+        return pq.ParquetFile(path).metadata
     except Exception:  # noqa: BLE001 - any failure: the reader names it
-        return False
-    return True
+        return None
+
+
+def table(spark: Any, pieces: list[Piece]) -> Any:
+    """The pieces as a small DataFrame (PIECE_SCHEMA)."""
+    return spark.createDataFrame([astuple(p) for p in pieces], PIECE_SCHEMA)
 
 
 def frame(spark: Any, pieces: list[Piece]) -> Any:
     """A DataFrame of the pieces, one per partition (in order), for mapInArrow tasks."""
     from pyspark.sql import functions as F
 
-    table = spark.createDataFrame([astuple(p) for p in pieces], PIECE_SCHEMA)
     n = len(pieces)
     return (spark.range(0, n, 1, n).select(F.col("id").cast("int").alias("piece"))
-            .join(F.broadcast(table), "piece").orderBy("piece"))
+            .join(F.broadcast(table(spark, pieces)), "piece").orderBy("piece"))
 
 
 class LineRange:
@@ -200,13 +204,9 @@ def number_lines(spark: Any, pieces: list[Piece]) -> None:
     counted = {r["piece"]: int(r["lines"]) for r in
                frame(spark, ranges).mapInArrow(count_task(), "piece int, lines long").collect()}
     line0: dict[int, int] = {}
-    for p in ranges:
+    for p in ranges:  # the same objects as in `pieces`
         p.line0 = line0.get(p.file, 1)
         line0[p.file] = p.line0 + counted[p.piece]
-    by_id = {p.piece: p for p in ranges}
-    for p in pieces:
-        if p.piece in by_id:
-            p.line0 = by_id[p.piece].line0
 
 
 def open_piece(row: dict) -> IO[bytes]:

@@ -6,7 +6,6 @@ import gzip
 import io
 import shutil
 from collections.abc import Callable, Iterator
-from dataclasses import astuple
 from typing import Any
 
 import numpy as np
@@ -18,8 +17,9 @@ from semel.engines.dedup_steps import (
     kept_output_path,
     repaired_texts,
 )
+from semel.engines.spark import pieces
 from semel.engines.spark.fs import HadoopFiles, files_for, local_path
-from semel.engines.spark.pieces import PIECE_SCHEMA, Piece, open_piece, read_all
+from semel.engines.spark.pieces import Piece, open_piece, read_all
 from semel.engines.spark.read import (
     open_bytes,
 )
@@ -39,10 +39,7 @@ def _split_lines_task(files: dict[str, tuple[int, str, str]]
             paths = batch.column("path").to_pylist()
             for i, path in enumerate(paths):
                 index, display, _ = files[path]
-                data = open_bytes(batch.column("content")[i].as_py(), display).read()
-                lines = data.split(b"\n")
-                if lines and lines[-1] == b"":
-                    lines.pop()
+                lines = _lines(open_bytes(batch.column("content")[i].as_py(), display).read())
                 n = len(lines)
                 for s in range(0, n, 65536):
                     chunk = lines[s:s + 65536]
@@ -55,6 +52,14 @@ def _split_lines_task(files: dict[str, tuple[int, str, str]]
     return task
 
 
+def _lines(data: bytes) -> list[bytes]:
+    """A JSONL file's (or piece's) lines as they are, without their newline; no empty last line."""
+    lines = data.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    return lines
+
+
 def _kept_lines_task() -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
     """mapInArrow task: (piece, its kept line numbers) -> those lines as they are, in order."""
 
@@ -64,12 +69,9 @@ def _kept_lines_task() -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.Recor
                 wanted = np.asarray(row["lines"], np.int64) - row["line0"]
                 stream = open_piece(row)
                 try:
-                    data = read_all(stream, row["display"])
+                    lines = _lines(read_all(stream, row["display"]))
                 finally:
                     stream.close()
-                lines = data.split(b"\n")
-                if lines and lines[-1] == b"":
-                    lines.pop()
                 yield pa.record_batch([pa.array([lines[i].decode("utf-8", "surrogateescape")
                                                  for i in wanted.tolist()], pa.string())], names=["value"])
 
@@ -116,15 +118,13 @@ def stage_write(spark: Any, cfg: DedupConfig, work: WorkDir, files: list[tuple[s
     out_path = kept_output_path(cfg)
     if out_path is None:
         return None
-    kept = spark.read.parquet(work.path("keep", "clusters")).where("kept").select("file", "line")
+    kept = spark.read.parquet(work.path("keep", "clusters")).where("kept").select("piece", "file", "line")
     tmp = work.path("write", "kept")
     fmt = files[0][2]
     planned = [Piece(*p) for p in (work.done("sketch") or {}).get("pieces", [])]
     if fmt == "jsonl" and planned:  # each piece's task re-reads its own lines: no text in any shuffle
-        lines_of = (spark.read.parquet(work.path("keep", "clusters")).where("kept")
-                    .groupBy("piece").agg(F.sort_array(F.collect_list("line")).alias("lines")))
-        kept_lines = (lines_of.join(F.broadcast(spark.createDataFrame([astuple(p) for p in planned],
-                                                                      PIECE_SCHEMA)), "piece")
+        lines_of = kept.groupBy("piece").agg(F.sort_array(F.collect_list("line")).alias("lines"))
+        kept_lines = (lines_of.join(F.broadcast(pieces.table(spark, planned)), "piece")
                       .orderBy("piece").mapInArrow(_kept_lines_task(), "value string"))
         if cfg.repair:
             kept_lines = kept_lines.mapInArrow(_repair_lines_task(cfg), "value string")
