@@ -190,7 +190,16 @@ class _Atoms:
         self.line_spans = [(spans[seg.line_first[i]][0], spans[seg.line_first[i + 1] - 1][1])
                            for i in range(seg.n_lines)]
         indents = [layout.indent(text, s) for s, _ in self.line_spans]
-        base = layout.base_indent(indents, [e - s for s, e in self.line_spans])
+        # The base indentation is weighed by first occurrences only: repair keeps those and removes only
+        # later copies, so a second pass over the repaired text finds the same base (a repeated line at
+        # another indentation must not move it).
+        fresh = [0] * seg.n_lines
+        seen: set[str] = set()
+        for a, key in enumerate(keys):
+            if key not in seen:
+                seen.add(key)
+                fresh[self.line[a]] += spans[a][1] - spans[a][0]
+        base = layout.base_indent(indents, fresh)
         self.indented = [indents[line] > base for line in self.line]
         self.line_letters = [False] * seg.n_lines
         for a, line in enumerate(self.line):

@@ -166,6 +166,8 @@ _OUT_OF_ORDER = [_S0] * 5 + [_S1, _S0, _S0, _S1, _S0, _S1, _S0, _S0, _S1]  # CI 
 @given(document())
 @example((" ".join(_OUT_OF_ORDER[:4]) + "\n" + " ".join(_OUT_OF_ORDER[4:10]) + "\n" + _S1 + "\n"
           + " ".join(_OUT_OF_ORDER[11:]) + " ", _OUT_OF_ORDER))
+# CI drew this one: a repeated line at another indentation moved the base indentation between passes
+@example((" " + " ".join([_S0, _S0, _S1]) + "\n" + " ".join([_S0, _S0, _S1]) + " ", [_S0, _S0, _S1] * 2))
 def test_properties(doc: tuple[str, list[str]]) -> None:
     text, seq = doc
     r = repair(text)
