@@ -13,7 +13,7 @@ import xxhash
 
 from semel.minhash import band_keys, signatures
 from semel.text.normalize import normalize_text
-from semel.text.tokens import shingles_and_tokens
+from semel.text.tokens import shingles_and_tokens, string_buffers
 
 MINI_BINS = 128  # 256 bytes a document; at the default threshold its estimate rarely misleads (4 sigma)
 
@@ -44,10 +44,7 @@ def sketch_batch(texts: pa.Array | pa.ChunkedArray, ngram: int, num_perm: int, b
         exact = exact_keys(texts, exact_level)
     sig = signatures(offsets, hashes, num_perm)
     keys = band_keys(sig, bands, rows)
-    if isinstance(texts, pa.ChunkedArray):
-        texts = texts.combine_chunks()
-    lengths = np.asarray(pa.compute.binary_length(texts.fill_null("")).to_numpy(zero_copy_only=False),
-                         dtype=np.int64)
+    lengths = np.diff(string_buffers(texts)[0])  # from the offsets: no compute kernel for one lookup's text
     mini = np.ascontiguousarray(sig[:, :MINI_BINS].astype(np.uint16))
     return Sketch(exact, np.ascontiguousarray(keys.T), tok_offsets, tokens, mini, lengths)
 

@@ -7,6 +7,7 @@ import random
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -222,3 +223,47 @@ def test_kill_9_during_adds_loses_nothing_acknowledged(index_copy: str) -> None:
     finally:
         proc.kill()
         proc.wait()
+
+
+def _raw(host: str, port: int, data: bytes, expect_close: bool = True) -> bytes:
+    """Send raw bytes; return everything the server sends until it closes (or 2 s of silence)."""
+    with socket.create_connection((host, port), timeout=2) as s:
+        s.sendall(data)
+        out = b""
+        try:
+            while chunk := s.recv(65536):
+                out += chunk
+        except TimeoutError:
+            assert not expect_close, out
+        return out
+
+
+def test_http_edges(server: tuple[str, Client]) -> None:
+    """What curl, proxies and broken clients send: each answered in one line, the server keeps serving."""
+    _, client = server
+    host, port = client.host, client.port
+    body = b'{"text": "nothing like anything indexed at all"}'
+    post = b"POST /check HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n" % len(body)
+    # two pipelined requests, then one asking to close: three answers in order, then the server closes
+    out = _raw(host, port, post + b"\r\n" + body + b"GET /health HTTP/1.1\r\n\r\n"
+               + post + b"Connection: close\r\n\r\n" + body)
+    assert out.count(b"HTTP/1.1 200 OK") == 3 and b'"ok": true' in out.split(b"HTTP/1.1 200")[2]
+    assert out.rstrip().endswith(b'"no indexed document is a copy of it"}')
+    # curl sends Expect: 100-continue for bodies over 1 KiB and waits for the go-ahead
+    with socket.create_connection((host, port), timeout=5) as s:
+        s.sendall(post + b"Expect: 100-continue\r\nConnection: close\r\n\r\n")
+        assert s.recv(100) == b"HTTP/1.1 100 Continue\r\n\r\n"
+        s.sendall(body)
+        assert s.recv(100).startswith(b"HTTP/1.1 200 OK")
+    assert b"400 Bad Request" in _raw(host, port, b"HELLO\r\n\r\n")
+    assert b"400 Bad Request" in _raw(host, port, b"GET /health HTTP/1.1\r\nno colon here\r\n\r\n")
+    chunked = b"POST /check HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+    assert b"411 Length Required" in _raw(host, port, chunked)
+    assert b"411 Length Required" in _raw(host, port, b"POST /check HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert b"413" in _raw(host, port, b"POST /check HTTP/1.1\r\nContent-Length: %d\r\n\r\n" % (1 << 40))
+    assert b"431" in _raw(host, port, b"GET /health HTTP/1.1\r\nX: " + b"y" * (70 << 10))
+    assert b"405" in _raw(host, port, b"DELETE /check HTTP/1.1\r\nConnection: close\r\n\r\n")
+    # a client that goes away in the middle of a body, and one that sends half a head: no harm done
+    _raw(host, port, post + b"\r\n" + body[:10], expect_close=False)
+    assert client.check("nothing like anything indexed at all")["duplicate"] is False
+    assert client.stats()["requests"]["errors"] == 6  # the unreadable requests

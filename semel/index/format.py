@@ -197,10 +197,6 @@ class SegmentData:
         """Nothing to release in memory (a saved segment closes its files)."""
 
     # what a lookup reads (semel.index.query.Segment reads the same from disk)
-    def band_docs_at(self, b: int, lo: int, hi: int) -> np.ndarray:
-        """The documents of band b's sorted keys at positions [lo, hi)."""
-        return self.band_docs[b, lo:hi]
-
     def mini_rows(self, docs: np.ndarray) -> np.ndarray:
         """The sketch bins of `docs`."""
         return self.mini[docs]

@@ -114,23 +114,22 @@ def first_copy(offsets: np.ndarray, seq: np.ndarray, q_tokens: np.ndarray, rule:
 
 
 @nb.njit(nogil=True, cache=True)
-def band_hits(keys: np.ndarray, ranges: np.ndarray, query: np.ndarray, max_bucket: int) -> np.ndarray:
-    """int64[k, 3]: (band, first, end) positions of query[b] among band b's sorted keys (`keys`:
-    uint32[bands, n], searched only at positions ranges[b]), for the bands where it occurs."""
-    out = np.empty((query.shape[0], 3), np.int64)
+def band_hit_docs(keys: np.ndarray, docs: np.ndarray, ranges: np.ndarray, query: np.ndarray,
+                  max_bucket: int) -> np.ndarray:
+    """The documents whose band-b key equals query[b], for every band b (`keys`: uint32[bands, n] sorted
+    per band, searched only at positions ranges[b]; `docs`: the document of each key), at most
+    `max_bucket` per band, with repeats."""
+    found = np.empty(query.shape[0] * max_bucket, np.int64)
     k = 0
     for b in range(query.shape[0]):
         row = keys[b]
         i = _first_at_least(row, ranges[b, 0], ranges[b, 1], query[b])
         j = i
         while j < ranges[b, 1] and row[j] == query[b] and j - i < max_bucket:
-            j += 1
-        if j > i:
-            out[k, 0] = b
-            out[k, 1] = i
-            out[k, 2] = j
+            found[k] = docs[b, j]
             k += 1
-    return out[:k]
+            j += 1
+    return found[:k]
 
 
 def candidates(seg: SegmentData, query: np.ndarray, exact_high: np.uint64) -> np.ndarray:
@@ -140,8 +139,7 @@ def candidates(seg: SegmentData, query: np.ndarray, exact_high: np.uint64) -> np
     if len(query):
         query = read_only(query)
         ranges = fence_ranges(seg.band_fence[:len(query)], query, seg.documents, FENCE)
-        for b, lo, hi in band_hits(seg.band_keys, ranges, query, MAX_BUCKET).tolist():
-            found.append(seg.band_docs_at(b, lo, hi))
+        found.append(band_hit_docs(seg.band_keys, seg.band_docs, ranges, query, MAX_BUCKET))
     e = int(np.searchsorted(seg.exact_keys, exact_high))
     f = int(np.searchsorted(seg.exact_keys, exact_high, side="right"))
     if f > e:
@@ -163,7 +161,8 @@ class Segment(SegmentData):
     """A saved segment: the small per-document arrays and the fences in RAM, the rest read on demand."""
 
     IN_RAM = ("exact", "seq_offsets", "band_fence", "exact_keys", "exact_docs")
-    ON_DISK = ("mini", "seq", "band_docs")  # read with pread; band_keys is memory-mapped
+    ON_DISK = ("mini", "seq")  # read with pread
+    MAPPED = ("band_keys", "band_docs")  # searched by the lookup kernels in place
 
     def __init__(self, root: str, entry: dict) -> None:
         path = os.path.join(root, entry["name"])
@@ -176,7 +175,8 @@ class Segment(SegmentData):
             self.files[name] = (fd, int(header.offset), header.dtype, header.shape)
             arrays[name] = np.zeros((0,) * header.ndim, header.dtype)  # never read: see the methods below
             del header
-        arrays["band_keys"] = _random_access(np.load(os.path.join(path, "band_keys.npy"), mmap_mode="r"))
+        for name in self.MAPPED:
+            arrays[name] = _random_access(np.load(os.path.join(path, name + ".npy"), mmap_mode="r"))
         docs = pa.ipc.open_file(pa.memory_map(os.path.join(path, "docs.arrow"))).read_all()
         self.name = entry["name"]
         super().__init__(docs.column("id"), docs.column("priority"), arrays)
@@ -188,9 +188,6 @@ class Segment(SegmentData):
         fd, offset, dtype, _ = self.files[name]
         data = os.pread(fd, count * dtype.itemsize, offset + start * dtype.itemsize)
         return np.frombuffer(data, dtype)
-
-    def band_docs_at(self, b: int, lo: int, hi: int) -> np.ndarray:
-        return self._read("band_docs", b * self.documents + lo, hi - lo)
 
     def mini_rows(self, docs: np.ndarray) -> np.ndarray:
         width = self.files["mini"][3][1]
@@ -256,7 +253,7 @@ class Index:
         """Compile (or load from numba's cache) every lookup kernel now, not in the first request."""
         fence = read_only(np.zeros((1, 1), np.uint32))
         fence_ranges(fence, read_only(np.zeros(1, np.uint32)), 1, FENCE)
-        band_hits(fence, np.zeros((1, 2), np.int64), read_only(np.zeros(1, np.uint32)), 1)
+        band_hit_docs(fence, fence, np.zeros((1, 2), np.int64), read_only(np.zeros(1, np.uint32)), 1)
         passes_estimate(read_only(np.zeros((0, 2), np.uint16)), read_only(np.zeros(2, np.uint16)), 1)
         one = np.ones(1, np.uint32)  # a pair that verifies: both kernels compiled
         first_copy(np.array([0, 1], np.int64), one, one, self.rule, self.weights.arrays(), self.scratch(1))
