@@ -8,11 +8,11 @@ it (at most MAX_BUCKET per band key: a key a template gives thousands of documen
 one lookup verify thousands of pairs).
 
 What a saved segment keeps in RAM is small (per document: exact key 16 bytes, exact lookup 12, token
-offset 8; and the band fences, 1/FENCE of the band tables); the band tables, sketch bins and token
-sequences are read with pread, only the bytes a lookup needs: per band one fence block of keys (and
-the documents of a matching key), then the candidates' sketch bins and, for those that pass the
-estimate, their tokens. The operating system's page cache keeps what is read often; the process does
-not map the files (a memory map would count whole cached folios as the process's memory).
+offset 8; and the band fences, 1/FENCE of the band tables). The band tables (keys and their documents, 8
+bytes a band) are memory-mapped and searched in place by one kernel: per band one fence block of keys and
+the documents of a matching key. The candidates' sketch bins and, for those that pass the estimate, their
+tokens are read with pread, only the bytes a lookup needs. The token sequences are not mapped: a map
+would count whole cached folios of the largest file as the process's memory.
 """
 from __future__ import annotations
 
