@@ -18,10 +18,10 @@
 A lookup (semel.index.query) keeps in RAM only the per-document exact keys, exact lookup and token
 offsets (36 bytes a document) and the fences; it memory-maps the band tables (keys and documents, 8
 bytes a band: 680 at the default 85 bands) and reads sketch bins and tokens with pread, so resident memory
-stays under ~720 bytes a document whatever the token sequences weigh. On disk a document takes 16 (exact) + 256
-(mini) + 8 x bands (680) + 12 (exact lookup) + 8 (offset) + 4 x tokens + its id: about 1.3 KB plus 4 bytes
-a word (2.3 KB for news articles). Folding band keys to 32 bits only adds candidates (each one is checked
-against the sketch bins and verified exactly), never loses one.
+stays under ~720 bytes a document whatever the token sequences weigh. On disk a document takes 16
+(exact) + 256 (mini) + 8 x bands (680) + 12 (exact lookup) + 8 (offset) + 4 x tokens + its id: about
+1.3 KB plus 4 bytes a word (2.3 KB for news articles). Folding band keys to 32 bits only adds candidates
+(each one is checked against the sketch bins and verified exactly), never loses one.
 
 A segment is written to a temporary folder and renamed; the manifest is replaced atomically after it,
 so a reader sees the old index or the new one, never a half-written segment.
