@@ -111,11 +111,26 @@ def _minis(a: pa.Array, b: pa.Array) -> np.ndarray:
     return out
 
 
-def verify_pairs(cfg: DedupConfig, a_seq: pa.Array, b_seq: pa.Array, a_mini: pa.Array, b_mini: pa.Array,
-                 weights: Weights | None = None) -> tuple[np.ndarray, np.ndarray]:
+def estimate_passes(cfg: DedupConfig, a_mini: pa.Array, b_mini: pa.Array) -> np.ndarray:
+    """Which pairs pass the sketch-bin estimate filter of `band_candidates` (at least `min_agreement`
+    bins agree): all of them with containment on, or without bins to compare."""
+    k = len(a_mini)
+    if cfg.containment is not None or k == 0:
+        return np.ones(k, dtype=bool)
+    mini = _minis(a_mini, b_mini)
+    min_agree = cfg.min_agree(mini.shape[1])
+    if min_agree <= 0:
+        return np.ones(k, dtype=bool)
+    return (mini[0::2] == mini[1::2]).sum(axis=1) >= min_agree
+
+
+def verify_pairs(cfg: DedupConfig, a_seq: pa.Array, b_seq: pa.Array, a_mini: pa.Array | None = None,
+                 b_mini: pa.Array | None = None, weights: Weights | None = None
+                 ) -> tuple[np.ndarray, np.ndarray]:
     """(verdict code, similarity) of each pair (a < b), by the embedded engine's own rule: the sketch-bin
-    estimate filter of `band_candidates` (at least `min_agreement` bins agree; code -1 for the pairs it
-    turns away, never verified), then `semel.lsh.verdict_pairs` on the whole batch of pairs in one call."""
+    estimate filter (`estimate_passes`; code -1 for the pairs it turns away, never verified; skipped
+    without bins: pairs that already passed it), then `semel.lsh.verdict_pairs` on the whole batch of
+    pairs in one call."""
     k = len(a_seq)
     codes = np.full(k, -1, dtype=np.int8)
     sims = np.zeros(k, dtype=np.float64)
@@ -124,12 +139,9 @@ def verify_pairs(cfg: DedupConfig, a_seq: pa.Array, b_seq: pa.Array, a_mini: pa.
     off, val = interleave(*ragged(a_seq), *ragged(b_seq))
     left = np.arange(0, 2 * k, 2, dtype=np.int64)
     right = left + 1
-    if cfg.containment is None:
-        mini = _minis(a_mini, b_mini)
-        min_agree = cfg.min_agree(mini.shape[1])
-        if min_agree > 0:  # estimate_at_least on every pair at once: agreeing bins >= min_agree
-            passed = (mini[0::2] == mini[1::2]).sum(axis=1) >= min_agree
-            left, right = left[passed], right[passed]
+    if a_mini is not None and b_mini is not None:
+        passed = estimate_passes(cfg, a_mini, b_mini)
+        left, right = left[passed], right[passed]
     verdicts = np.zeros(len(left), dtype=np.int8)
     similarities = np.zeros(len(left), dtype=np.float64)
     w = weights or Weights.none()

@@ -181,15 +181,26 @@ def pairs_task(max_bucket: int, window: int
     return task
 
 
-def verify_task(cfg: DedupConfig, weights: Weights
-                ) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
-    """mapInArrow task: candidate pairs with both sides' sequences and sketch bins -> (a, b, n, verdict
-    code, similarity)."""
+def estimate_task(cfg: DedupConfig) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
+    """mapInArrow task: candidate pairs with both sides' sketch bins -> (a, b, n, passed the estimate)."""
 
     def task(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for b in batches:
-            codes, sims = verify_pairs(cfg, b.column("sa"), b.column("sb"), b.column("ma"), b.column("mb"),
-                                       weights)
+            passed = arrays.estimate_passes(cfg, b.column("ma"), b.column("mb"))
+            yield pa.RecordBatch.from_arrays([b.column("a"), b.column("b"), b.column("n"), pa.array(passed)],
+                                             names=["a", "b", "n", "passed"])
+
+    return task
+
+
+def verify_task(cfg: DedupConfig, weights: Weights
+                ) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
+    """mapInArrow task: candidate pairs that passed the estimate, with both sides' sequences -> (a, b, n,
+    verdict code, similarity)."""
+
+    def task(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for b in batches:
+            codes, sims = verify_pairs(cfg, b.column("sa"), b.column("sb"), weights=weights)
             yield pa.RecordBatch.from_arrays([b.column("a"), b.column("b"), b.column("n"), pa.array(codes),
                                               pa.array(sims)], names=["a", "b", "n", "code", "sim"])
 
@@ -234,19 +245,31 @@ def stage_cluster(spark: Any, cfg: DedupConfig, work: WorkDir, info: dict) -> di
                  .repartitionByRange(n_parts, "part"))
         pairs = (blobs.mapInArrow(pairs_task(cfg.max_bucket, cfg.bucket_window), "a long, b long, n long")
                  .groupBy("a", "b").agg(F.sum("n").alias("n")))
-        seqs = docs.select("row", "seq", "mini")
-
-        joined = (pairs.join(seqs.select(F.col("row").alias("a"), F.col("seq").alias("sa"),
-                                         F.col("mini").alias("ma")), "a")
-                  .join(seqs.select(F.col("row").alias("b"), F.col("seq").alias("sb"),
-                                    F.col("mini").alias("mb")), "b"))
-        parts.append(joined.select("a", "b", "n", "sa", "sb", "ma", "mb")
+        # the sketch bins (256 bytes a document) first: the estimate turns away about half the pairs
+        # (57% at 50k news documents), whose token sequences (~1.2 KB a side) then never travel
+        minis = docs.select("row", "mini")
+        estimated_dir = work.path("cluster", "estimated")
+        (pairs.join(minis.select(F.col("row").alias("a"), F.col("mini").alias("ma")), "a")
+         .join(minis.select(F.col("row").alias("b"), F.col("mini").alias("mb")), "b")
+         .select("a", "b", "n", "ma", "mb")
+         .mapInArrow(estimate_task(cfg), "a long, b long, n long, passed boolean")
+         .write.mode("overwrite").parquet(estimated_dir))
+        estimated = spark.read.parquet(estimated_dir)
+        parts.append(estimated.where(~F.col("passed"))
+                     .select("a", "b", "n", F.lit(-1).cast("byte").alias("code"), F.lit(0.0).alias("sim")))
+        seqs = docs.select("row", "seq")
+        joined = (estimated.where("passed").select("a", "b", "n")
+                  .join(seqs.select(F.col("row").alias("a"), F.col("seq").alias("sa")), "a")
+                  .join(seqs.select(F.col("row").alias("b"), F.col("seq").alias("sb")), "b"))
+        parts.append(joined.select("a", "b", "n", "sa", "sb")
                      .mapInArrow(verify_task(cfg, weights), "a long, b long, n long, code byte, sim double"))
     labels_dir = work.path("cluster", "labels")
     candidates = verified = 0
     if parts:
         edges_dir = work.path("cluster", "edges")
-        table = parts[0] if len(parts) == 1 else parts[0].unionByName(parts[1])
+        table = parts[0]
+        for part in parts[1:]:
+            table = table.unionByName(part)
         table.write.mode("overwrite").parquet(edges_dir)
         all_edges = spark.read.parquet(edges_dir)
         agg = all_edges.agg(F.sum("n"), F.count(F.when(F.col("n") == 0, 1)),
