@@ -9,11 +9,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import pyarrow as pa
 import pytest
 
 from semel.config import DedupConfig
 from semel.engines import spark_spans
-from semel.engines.spark import cluster, keep, pieces, read, repair, sketch, spans_job, write
+from semel.engines.spark import against, cluster, keep, pieces, read, repair, sketch, spans_job, write
 from semel.io import InputSpec
 from semel.weights import Weights
 
@@ -29,9 +30,12 @@ def _tasks() -> list[tuple[str, Callable[[], Any]]]:
         ("shingle counts", lambda: cluster.count_task(3)),
         ("band blobs", lambda: cluster.band_blobs_task(4)),
         ("band pairs", lambda: cluster.pairs_task(100, 10)),
+        ("estimate", lambda: cluster.estimate_task(cfg)),
         ("verify", lambda: cluster.verify_task(cfg, Weights.none())),
+        ("index lookups", lambda: against.lookup_task("index")),
         ("assign", lambda: keep.assign_task(cfg, Weights.none())),
         ("kept lines", write._kept_lines_task),
+        ("kept rows", lambda: write._kept_rows_task(pa.schema([("text", pa.string())]))),
         ("repair lines", lambda: write._repair_lines_task(cfg)),
         ("repair column", lambda: write._repair_column_task("text")),
         ("repair job", lambda: repair._repair_task({}, "parts", {})),

@@ -217,6 +217,20 @@ def load_weights(spark: Any, path: str, documents: int) -> Weights:
                                sample_rate(documents))
 
 
+def run_weights(spark: Any, cfg: DedupConfig, work: WorkDir) -> Weights:
+    """The weights the run compares with: the --against index's (frozen with it), else those the cluster
+    stage counted (none without df weights)."""
+    if cfg.against:
+        from semel.engines.spark.fs import local_path
+        from semel.index.against import index_weights
+
+        return index_weights(local_path(cfg.against))
+    weight_docs = int((work.done("cluster") or {}).get("weight_docs", 0))
+    if not weight_docs:
+        return Weights.none()
+    return load_weights(spark, work.path("cluster", "weights"), weight_docs)
+
+
 def stage_cluster(spark: Any, cfg: DedupConfig, work: WorkDir, info: dict) -> dict:
     from pyspark.sql import functions as F
 
@@ -237,7 +251,9 @@ def stage_cluster(spark: Any, cfg: DedupConfig, work: WorkDir, info: dict) -> di
     weight_docs = 0
     if cfg.near:
         reps = reps.where(F.length("seq") > 0)
-        if cfg.df_weights:
+        if cfg.against:
+            weights = run_weights(spark, cfg, work)
+        elif cfg.df_weights:
             weight_docs = _collection_weights(spark, cfg, reps, work.path("cluster", "weights"))
             weights = load_weights(spark, work.path("cluster", "weights"), weight_docs)
         n_parts = int(spark.conf.get("spark.sql.shuffle.partitions"))

@@ -36,6 +36,7 @@ from semel.engines.dedup_steps import (
     note_keep_field,
     stats_document,
 )
+from semel.engines.spark.against import index_after_run
 from semel.engines.spark.cluster import (
     stage_cluster,
 )
@@ -49,7 +50,6 @@ from semel.engines.spark.session import get_spark, is_local, master_of
 from semel.engines.spark.sketch import stage_sketch
 from semel.engines.spark.write import read_clusters, stage_write
 from semel.engines.workdir import Files, LocalFiles, StageRunner, WorkDir, write_json
-from semel.errors import SemelError
 from semel.io import ErrorLog
 from semel.io.outputs import Outputs
 from semel.io.outputs import current as current_run
@@ -65,8 +65,10 @@ SMALL_INPUT = 1 << 30
 def run_dedup(cfg: DedupConfig, master: str | None = None, conf: dict | list | None = None, spark: Any = None
               ) -> tuple[pa.Table, DedupStats]:
     """Run (or resume) dedup on Spark; returns the clusters table and statistics, as the embedded engine."""
-    if cfg.index or cfg.against:
-        raise SemelError("--index and --against run on the embedded engine only (not yet on Spark)")
+    if cfg.against:  # the index and the run's settings must agree: say so before any work
+        from semel.index.against import Against
+
+        Against(cfg.against, cfg).close()
     t_start = time.perf_counter()
     spark = get_spark(master, conf, spark)
     startup = time.perf_counter() - t_start
@@ -117,6 +119,7 @@ def _run_stages(spark: Any, cfg: DedupConfig, fs: HadoopFiles, files: list[tuple
         cluster_info = runner.run("cluster", lambda: stage_cluster(spark, cfg, work, sketch_info))
         runner.run("keep", lambda: stage_keep(spark, cfg, work, sketch_info))
         runner.run("write", lambda: stage_write(spark, cfg, work, files))
+        index_after_run(spark, cfg, work, sketch_info)
     finally:
         for key, value in old.items():
             spark.conf.set(key, value)

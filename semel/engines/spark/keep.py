@@ -13,13 +13,12 @@ from semel.config import DedupConfig
 from semel.engines.dedup_steps import (
     CLUSTERS_FILE,
 )
+from semel.engines.spark.against import mark_seen, seen_rows, stage_lookup
 from semel.engines.spark.arrays import (
     MINI_DTYPE,
     ragged,
 )
-from semel.engines.spark.cluster import (
-    load_weights,
-)
+from semel.engines.spark.cluster import run_weights
 from semel.engines.spark.fs import HadoopFiles, files_for, join
 from semel.engines.spark.sketch import documents
 from semel.engines.workdir import WorkDir
@@ -37,9 +36,10 @@ def assign_task(cfg: DedupConfig, weights: Weights) -> Callable[[Iterator[pa.Rec
     rule = cfg.rule()
 
     def task(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        table = pa.Table.from_batches([b for b in batches if b.num_rows])
-        if table.num_rows == 0:
+        filled = [b for b in batches if b.num_rows]
+        if not filled:  # a partition with no component (or only empty batches)
             return
+        table = pa.Table.from_batches(filled)
         labels = table.column("label").to_numpy()
         rows = table.column("row").to_numpy()
         starts = np.flatnonzero(np.r_[True, labels[1:] != labels[:-1]])
@@ -71,16 +71,20 @@ def stage_keep(spark: Any, cfg: DedupConfig, work: WorkDir, info: dict) -> None:
     labels = spark.read.parquet(work.path("cluster", "labels"))
     lab = (docs.join(labels.withColumnRenamed("node", "row"), "row", "left")
            .withColumn("label", F.coalesce("label", "row")))
-    weight_docs = int((work.done("cluster") or {}).get("weight_docs", 0))
-    weights = load_weights(spark, work.path("cluster", "weights"), weight_docs) if weight_docs else \
-        Weights.none()
+    weights = run_weights(spark, cfg, work)
+    if cfg.against:  # documents the index already holds: looked up map-side, kept by none
+        stage_lookup(spark, cfg, work, info)
+    seen = seen_rows(spark, cfg, work)
     # inside each component, the greedy pass of semel.grouping in keep-priority order (highest priority,
-    # then smallest id, then first row): every removed document is verified against its kept one
+    # then smallest id, then first row; documents found in the index last): every removed document is
+    # verified against its kept one
     sizes = lab.groupBy("label").agg(F.count(F.lit(1)).alias("n")).where("n > 1").select("label")
-    multi = lab.join(sizes, "label").withColumn("negp", -F.col("priority"))
-    assigned = (multi.select("label", "row", "id", "negp", "exact0", "exact1", "seq", "mini")
+    multi = (lab.join(sizes, "label").withColumn("negp", -F.col("priority"))
+             .join(seen.select("row", F.lit(1).alias("seen")), "row", "left")
+             .withColumn("seen", F.coalesce("seen", F.lit(0))))
+    assigned = (multi.select("label", "row", "id", "negp", "seen", "exact0", "exact1", "seq", "mini")
                 .repartition("label")
-                .sortWithinPartitions("label", F.asc_nulls_last("negp"), "id", "row")
+                .sortWithinPartitions("label", "seen", F.asc_nulls_last("negp"), "id", "row")
                 .mapInArrow(assign_task(cfg, weights), "row long, kept_row long, sim double"))
     # written once: three branches below read it, and Spark would run the greedy pass for each
     assigned.write.mode("overwrite").parquet(work.path("keep", "assigned"))
@@ -99,6 +103,8 @@ def stage_keep(spark: Any, cfg: DedupConfig, work: WorkDir, info: dict) -> None:
                 .withColumn("reason", F.when(F.col("kept"), F.when(F.col("cluster_size") > 1, "original")
                                              .otherwise("unique"))
                             .when(F.col("same_exact"), "exact").otherwise("near")))
+    if cfg.against:
+        clusters = mark_seen(clusters, seen)
     table_dir = work.path("keep", "clusters")
     clusters.select("row", "id", "cluster", "kept", "reason", "similarity", "cluster_size", "piece", "file",
                     "line") \

@@ -78,6 +78,21 @@ def _kept_lines_task() -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.Recor
     return task
 
 
+def _kept_rows_task(schema: pa.Schema) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
+    """mapInArrow task: (Parquet piece, its kept row numbers) -> those rows as they are, in order, read from
+    the piece's row group by the task itself (no text in any shuffle)."""
+
+    def task(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            for row in batch.to_pylist():
+                wanted = pa.array(np.asarray(row["lines"], np.int64) - row["line0"])
+                pf = pq.ParquetFile(row["path"])
+                rows = pf.read_row_group(row["start"]) if row["kind"] == pieces.ROW_GROUP else pf.read()
+                yield from rows.take(wanted).select(schema.names).cast(schema).to_batches()
+
+    return task
+
+
 def _repair_lines_task(cfg: DedupConfig) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
     """mapInArrow task: kept JSONL lines -> the same records with their text repaired, encoded by the
     embedded engine's reader and writer (so the bytes equal its kept output)."""
@@ -139,6 +154,17 @@ def stage_write(spark: Any, cfg: DedupConfig, work: WorkDir, files: list[tuple[s
             kept_lines = kept_lines.mapInArrow(_repair_lines_task(cfg), "value string")
         kept_lines.write.mode("overwrite").text(tmp)
         suffix = ".txt"
+    elif fmt == "parquet" and planned:  # each row group's task reads its own kept rows
+        from pyspark.sql.pandas.types import to_arrow_schema
+
+        schema = spark.read.parquet(*[u for u, _, _ in files]).schema
+        rows_of = kept.groupBy("piece").agg(F.sort_array(F.collect_list("line")).alias("lines"))
+        rows = (rows_of.join(F.broadcast(pieces.table(spark, planned)), "piece")
+                .orderBy("piece").mapInArrow(_kept_rows_task(to_arrow_schema(schema)), schema))
+        if cfg.repair:
+            rows = rows.mapInArrow(_repair_column_task(cfg.text_field), rows.schema)
+        rows.write.mode("overwrite").parquet(tmp)
+        suffix = ".parquet"
     elif fmt == "parquet":
         src = (spark.read.parquet(*[u for u, _, _ in files])
                .select("*", F.col("_metadata.file_path").alias("__path"),
