@@ -16,9 +16,9 @@
         exact_keys.npy      uint64[n]      exact keys' high words, sorted; exact_docs.npy their documents
 
 A lookup (semel.index.query) keeps in RAM only the per-document exact keys, exact lookup and token
-offsets (36 bytes a document) and the fences; it memory-maps the band tables (keys and documents, 8
-bytes a band: 680 at the default 85 bands) and reads sketch bins and tokens with pread, so resident memory
-stays under ~720 bytes a document whatever the token sequences weigh. On disk a document takes 16
+offsets (36 bytes a document) and the fences; it memory-maps the band keys (4 bytes a band: 340 at the
+default 85 bands) and reads band documents, sketch bins and tokens with pread, so resident memory stays
+near 376 bytes a document whatever the token sequences weigh. On disk a document takes 16
 (exact) + 256 (mini) + 8 x bands (680) + 12 (exact lookup) + 8 (offset) + 4 x tokens + its id: about
 1.3 KB plus 4 bytes a word (2.3 KB for news articles). Folding band keys to 32 bits only adds candidates
 (each one is checked against the sketch bins and verified exactly), never loses one.
@@ -197,6 +197,12 @@ class SegmentData:
         """Nothing to release in memory (a saved segment closes its files)."""
 
     # what a lookup reads (semel.index.query.Segment reads the same from disk)
+    def hit_docs(self, hits: np.ndarray) -> np.ndarray:
+        """The documents at band-table positions `hits` (semel.index.query.band_hits)."""
+        from semel.index.query import gather_hits
+
+        return gather_hits(self.band_docs, hits)
+
     def mini_rows(self, docs: np.ndarray) -> np.ndarray:
         """The sketch bins of `docs`."""
         return self.mini[docs]
