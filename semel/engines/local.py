@@ -59,6 +59,7 @@ from semel.io import (
     ErrorLog,
     InputSpec,
     atomic_path,
+    npy,
     open_writer,
     read_batches,
 )
@@ -155,7 +156,7 @@ def _part_dirs(work: WorkDir) -> list[str]:
 def _load_sequences(parts: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """All documents' shingle sequences, concatenated across parts: (offsets, values). Filled part by
     part into one preallocated array, so the peak is the result plus one part, not twice the result."""
-    part_offsets = [np.load(os.path.join(p, "seq_offsets.npy"), mmap_mode="r") for p in parts]
+    part_offsets = [npy.load(os.path.join(p, "seq_offsets.npy"), mmap_mode="r") for p in parts]
     offsets = np.zeros(sum(len(o) - 1 for o in part_offsets) + 1, dtype=np.int64)
     doc = 0
     for o in part_offsets:
@@ -165,7 +166,7 @@ def _load_sequences(parts: list[str]) -> tuple[np.ndarray, np.ndarray]:
     values = np.empty(int(offsets[-1]), dtype=np.uint32)
     pos = 0
     for p in parts:
-        part = np.load(os.path.join(p, "seq.npy"), mmap_mode="r")
+        part = npy.load(os.path.join(p, "seq.npy"), mmap_mode="r")
         values[pos:pos + len(part)] = part
         pos += len(part)
     return offsets, values
@@ -173,7 +174,7 @@ def _load_sequences(parts: list[str]) -> tuple[np.ndarray, np.ndarray]:
 
 def _load_rows(parts: list[str], name: str) -> np.ndarray:
     """A per-document array (exact keys, sketch bins) concatenated across parts without a second copy."""
-    arrays = [np.load(os.path.join(p, f"{name}.npy"), mmap_mode="r") for p in parts]
+    arrays = [npy.load(os.path.join(p, f"{name}.npy"), mmap_mode="r") for p in parts]
     out = np.empty((sum(len(a) for a in arrays), *arrays[0].shape[1:]), dtype=arrays[0].dtype)
     pos = 0
     for a in arrays:
@@ -183,7 +184,7 @@ def _load_rows(parts: list[str], name: str) -> np.ndarray:
 
 
 def _load_band(parts: list[str], band: int) -> np.ndarray:
-    return np.concatenate([np.load(os.path.join(p, "bands.npy"), mmap_mode="r")[band] for p in parts])
+    return np.concatenate([npy.load(os.path.join(p, "bands.npy"), mmap_mode="r")[band] for p in parts])
 
 
 def _stage_cluster(cfg: DedupConfig, work: WorkDir) -> None:
@@ -270,7 +271,7 @@ def _stage_cluster(cfg: DedupConfig, work: WorkDir) -> None:
 
 def _stage_keep(cfg: DedupConfig, work: WorkDir) -> pa.Table:
     parts = _part_dirs(work)
-    labels = np.load(work.path("cluster", "labels.npy"))
+    labels = npy.load(work.path("cluster", "labels.npy"))
     metas = [pq.read_table(os.path.join(p, "meta.parquet")) for p in parts]
     meta = pa.concat_tables(metas) if metas else pa.table({"id": pa.array([], pa.string()),
                                                             "row": pa.array([], pa.int64()),
@@ -284,8 +285,8 @@ def _stage_keep(cfg: DedupConfig, work: WorkDir) -> pa.Table:
     seen = Seen(cfg, work.root) if cfg.against else None  # documents an index already holds: kept by none
     if seen is not None:
         order = seen.order(order)
-    weights = Weights(np.load(work.path("cluster", "weight_keys.npy")),
-                      np.load(work.path("cluster", "weight_values.npy")))
+    weights = Weights(npy.load(work.path("cluster", "weight_keys.npy")),
+                      npy.load(work.path("cluster", "weight_values.npy")))
     kept_idx, sim = assign(labels, order, offsets, seq, exact, cfg.exact, mini, cfg.min_agree(mini.shape[1]),
                            cfg.rule(), weights, cfg.workers)
     table = clusters_table(meta.column("id"), ids, kept_idx, sim, exact)

@@ -27,6 +27,7 @@ from semel.errors import SemelError, escape
 from semel.index.build import RunParts
 from semel.index.format import settings_change
 from semel.index.query import Index
+from semel.io import npy
 from semel.sketch import Sketch
 from semel.weights import Weights
 
@@ -70,7 +71,7 @@ class Against:
 
 def _part_sketch(part: str) -> Sketch:
     def load(name: str) -> np.ndarray:
-        return np.load(f"{part}/{name}.npy", mmap_mode="r")
+        return npy.load(f"{part}/{name}.npy", mmap_mode="r")
 
     n = len(load("exact"))
     return Sketch(exact=load("exact"), bands=load("bands"), seq_offsets=load("seq_offsets"), seq=load("seq"),
@@ -104,8 +105,8 @@ def index_weights(path: str) -> Weights:
 
     from semel.index.format import WEIGHTS
 
-    return Weights(np.load(os.path.join(path, WEIGHTS, "keys.npy")),
-                   np.load(os.path.join(path, WEIGHTS, "values.npy")))
+    return Weights(npy.load(os.path.join(path, WEIGHTS, "keys.npy")),
+                   npy.load(os.path.join(path, WEIGHTS, "values.npy")))
 
 
 def seen_last(order: np.ndarray, seen: np.ndarray) -> np.ndarray:

@@ -29,6 +29,7 @@ from semel.index.format import (
     write_manifest,
     write_segment,
 )
+from semel.io import npy
 from semel.io.atomic import commit, remove_path
 
 
@@ -48,7 +49,7 @@ class RunParts:
                                       for p in self.parts]) if self.parts else None
 
     def load(self, name: str) -> list[np.ndarray]:
-        return [np.load(os.path.join(p, name + ".npy"), mmap_mode="r") for p in self.parts]
+        return [npy.load(os.path.join(p, name + ".npy"), mmap_mode="r") for p in self.parts]
 
     def rows(self, name: str, docs: np.ndarray) -> np.ndarray:
         """A per-document array (exact, mini) for `docs` (global indices), gathered part by part."""
@@ -149,10 +150,10 @@ def _save_weights(work: str, root: str, manifest: Manifest) -> None:
     os.makedirs(wdir, exist_ok=True)
     for name in ("keys", "values"):
         src = os.path.join(work, "cluster", f"weight_{name}.npy")
-        array = np.load(src) if os.path.exists(src) else (np.zeros(1, np.uint64) if name == "keys"
+        array = npy.load(src) if os.path.exists(src) else (np.zeros(1, np.uint64) if name == "keys"
                                                           else np.ones(1, np.float64))
         np.save(os.path.join(wdir, name + ".npy"), array, allow_pickle=False)
-    keys = np.load(os.path.join(wdir, "keys.npy"))
+    keys = npy.load(os.path.join(wdir, "keys.npy"))
     manifest.weights_frequent = int(np.count_nonzero(keys))
 
 
