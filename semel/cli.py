@@ -103,8 +103,11 @@ def os_error_message(exc: OSError) -> str:
 
 
 def _interrupted(command: str | None) -> str:
-    from semel.io import outputs
-
+    # not imported yet: nothing can have been written, and importing it now could re-enter an import the
+    # interrupt broke halfway (numpy's C core cannot be loaded twice: a traceback instead of one line)
+    outputs = sys.modules.get("semel.io.outputs")
+    if outputs is None:
+        return "interrupted; no output was written"
     run = outputs.last
     if run is not None and run.committed:
         return "interrupted after the outputs were written"
