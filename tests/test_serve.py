@@ -267,3 +267,28 @@ def test_http_edges(server: tuple[str, Client]) -> None:
     _raw(host, port, post + b"\r\n" + body[:10], expect_close=False)
     assert client.check("nothing like anything indexed at all")["duplicate"] is False
     assert client.stats()["requests"]["errors"] == 6  # the unreadable requests
+
+
+def test_warm_reads_the_index_files_before_serving(index_copy: str) -> None:
+    """--warm reads every segment file once (all of their bytes) and then serves as usual."""
+    size = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(index_copy) for f in fs
+               if os.path.basename(d).startswith("seg-"))
+    proc = subprocess.Popen([sys.executable, "-m", "semel.cli", "serve", index_copy, "--port", "0", "--warm"],
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stderr is not None
+        first, second = proc.stderr.readline(), proc.stderr.readline()
+        assert f"read {size / 1e9:.2f} GB of index files" in first
+        port = re.search(r"http://[\d.]+:(\d+)", second)
+        assert port, second
+        assert Client(f"http://127.0.0.1:{port.group(1)}").health()["ok"]
+    finally:
+        proc.kill()
+        proc.wait()
+    from semel.index.query import Index
+
+    index = Index(index_copy)
+    try:
+        assert index.read_into_cache() == size > 0
+    finally:
+        index.close()

@@ -32,6 +32,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--port", type=int_at_least(0), default=8765, help="port (default: 8765; 0 picks one)")
     p.add_argument("--token", default=None, help="require 'Authorization: Bearer TOKEN' on every request "
                    "(default: $SEMEL_TOKEN)")
+    p.add_argument("--warm", action="store_true", help="read the index files once before serving, so the "
+                   "first requests do not wait for the disk (a cold page cache ran at 223-787 checks/s "
+                   "against ~1,600 warm; costs a read of the index's size)")
     p.set_defaults(func=run)
 
 
@@ -39,6 +42,10 @@ def run(args: argparse.Namespace) -> int:
     from semel.serve import make_server
 
     server = make_server(args.index, args.host, args.port, args.token or os.environ.get("SEMEL_TOKEN"))
+    if args.warm:
+        read = server.service.index.index.read_into_cache()
+        print(f"semel serve: read {read / 1e9:.2f} GB of index files into the page cache", file=sys.stderr,
+              flush=True)
     host, port = server.server_address[:2]
     print(f"semel serve: {server.service.index.documents:,} documents, http://{host}:{port}",
           file=sys.stderr, flush=True)
