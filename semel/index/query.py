@@ -292,9 +292,9 @@ class Index:
         is kept by the process."""
         total = 0
         for seg in self.segments:
-            folder = os.path.join(self.root, getattr(seg, "name", ""))
-            if not isinstance(seg, Segment) or not os.path.isdir(folder):
+            if not isinstance(seg, Segment):  # the write-ahead log's documents, in memory
                 continue
+            folder = os.path.join(self.root, seg.name)
             for name in sorted(os.listdir(folder)):
                 with open(os.path.join(folder, name), "rb", buffering=0) as f:
                     while chunk := f.read(16 << 20):

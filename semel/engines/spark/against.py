@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from semel.config import DedupConfig
-from semel.engines.spark.arrays import MINI_DTYPE, ragged
+from semel.engines.spark.arrays import exact_of, minis_of, ragged
 from semel.engines.spark.fs import local_path
 from semel.engines.spark.sketch import documents
 from semel.engines.workdir import DONE_FILE, WORK_MANIFEST, WorkDir
@@ -42,14 +42,11 @@ STAGED_DIR = ("write", "export-rows")
 def sketch_of(batch: pa.RecordBatch | pa.Table) -> Sketch:
     """The embedded engine's Sketch of sketch rows (exact0/1, packed bands, seq and mini columns)."""
     n = batch.num_rows
-    exact = np.stack([batch.column("exact0").to_numpy(), batch.column("exact1").to_numpy()], axis=1)
-    exact = np.ascontiguousarray(exact).view(np.uint64)
     keys = ragged(batch.column("bands"))[1].view(np.uint64)  # packed uint32 pairs: one uint64 a band
     bands = np.ascontiguousarray(keys.reshape(n, -1).T) if n else np.zeros((0, 0), np.uint64)
     offsets, seq = ragged(batch.column("seq"))
-    mini = ragged(batch.column("mini"))[1].view(MINI_DTYPE).reshape(n, -1)
-    return Sketch(exact=exact, bands=bands, seq_offsets=offsets, seq=seq, mini=np.ascontiguousarray(mini),
-                  lengths=np.zeros(n, np.int64))
+    return Sketch(exact=exact_of(batch), bands=bands, seq_offsets=offsets, seq=seq,
+                  mini=np.ascontiguousarray(minis_of(batch.column("mini"))), lengths=np.zeros(n, np.int64))
 
 
 def lookup_task(index_path: str) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
@@ -78,19 +75,13 @@ def lookup_task(index_path: str) -> Callable[[Iterator[pa.RecordBatch]], Iterato
     return task
 
 
-def stage_lookup(spark: Any, cfg: DedupConfig, work: WorkDir, info: dict) -> dict:
-    """Look every document of the run up in the --against index; write the matches to work/keep/against."""
+def stage_lookup(spark: Any, cfg: DedupConfig, work: WorkDir, info: dict) -> Any:
+    """Look every document of the run up in the --against index; the matches, (row, seen_id, seen_sim),
+    written once to work/keep/against (the greedy pass and the marking both read them)."""
     assert cfg.against is not None
     path = local_path(cfg.against)
     docs = documents(spark, cfg, work, info).select("row", "exact0", "exact1", "bands", "seq", "mini")
     docs.mapInArrow(lookup_task(path), SEEN_SCHEMA).write.mode("overwrite").parquet(work.path(*SEEN_DIR))
-    return {"seen": int(spark.read.parquet(work.path(*SEEN_DIR)).count())}
-
-
-def seen_rows(spark: Any, cfg: DedupConfig, work: WorkDir) -> Any:
-    """(row, seen_id, seen_sim) of the run's documents found in the index (none without --against)."""
-    if cfg.against is None:
-        return spark.createDataFrame([], SEEN_SCHEMA)
     return spark.read.parquet(work.path(*SEEN_DIR))
 
 

@@ -101,10 +101,21 @@ def _call(kernel: Any, values: dict[str, Any], scratch: Scratch) -> None:
     kernel(*[named[p] for p in params])
 
 
+def minis_of(col: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """uint16[n, bins]: the sketch bins of a `mini_col` column."""
+    return ragged(col)[1].view(MINI_DTYPE).reshape(len(col), -1)
+
+
+def exact_of(batch: pa.RecordBatch | pa.Table) -> np.ndarray:
+    """uint64[n, 2]: the exact keys of sketch rows (columns exact0, exact1)."""
+    exact = np.stack([batch.column("exact0").to_numpy(), batch.column("exact1").to_numpy()], axis=1)
+    return np.ascontiguousarray(exact).view(np.uint64)
+
+
 def _minis(a: pa.Array, b: pa.Array) -> np.ndarray:
     """The two sides' sketch bins interleaved as rows 2i and 2i+1."""
-    ma = ragged(a)[1].view(MINI_DTYPE).reshape(len(a), -1)
-    mb = ragged(b)[1].view(MINI_DTYPE).reshape(len(b), -1)
+    ma = minis_of(a)
+    mb = minis_of(b)
     out = np.empty((2 * len(a), ma.shape[1]), dtype=MINI_DTYPE)
     out[0::2] = ma
     out[1::2] = mb

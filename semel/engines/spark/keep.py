@@ -13,11 +13,8 @@ from semel.config import DedupConfig
 from semel.engines.dedup_steps import (
     CLUSTERS_FILE,
 )
-from semel.engines.spark.against import mark_seen, seen_rows, stage_lookup
-from semel.engines.spark.arrays import (
-    MINI_DTYPE,
-    ragged,
-)
+from semel.engines.spark.against import mark_seen, stage_lookup
+from semel.engines.spark.arrays import exact_of, minis_of, ragged
 from semel.engines.spark.cluster import run_weights
 from semel.engines.spark.fs import HadoopFiles, files_for, join
 from semel.engines.spark.sketch import documents
@@ -45,14 +42,14 @@ def assign_task(cfg: DedupConfig, weights: Weights) -> Callable[[Iterator[pa.Rec
         starts = np.flatnonzero(np.r_[True, labels[1:] != labels[:-1]])
         comp_offsets = np.r_[starts, len(labels)].astype(np.int64)
         off, val = ragged(table.column("seq"))
-        mini = ragged(table.column("mini"))[1].view(MINI_DTYPE).reshape(table.num_rows, -1)
-        exact = np.stack([table.column("exact0").to_numpy(), table.column("exact1").to_numpy()], axis=1)
+        mini = minis_of(table.column("mini"))
+        exact = exact_of(table)
         members = np.arange(table.num_rows, dtype=np.int64)
         min_agree = cfg.min_agree(mini.shape[1])
         kept = np.empty(table.num_rows, dtype=np.int64)
         sim = np.empty(table.num_rows, dtype=np.float64)
         grouping.assign_components(comp_offsets, members, off, val,
-                                   np.ascontiguousarray(exact).view(np.uint64), cfg.exact,
+                                   exact, cfg.exact,
                                    np.ascontiguousarray(mini), min_agree, rule, weights.arrays(),
                                    Scratch(longest_document(off)).arrays(), kept, sim)
         yield pa.RecordBatch.from_arrays([pa.array(rows), pa.array(rows[kept]), pa.array(np.round(sim, 6))],
@@ -72,16 +69,18 @@ def stage_keep(spark: Any, cfg: DedupConfig, work: WorkDir, info: dict) -> None:
     lab = (docs.join(labels.withColumnRenamed("node", "row"), "row", "left")
            .withColumn("label", F.coalesce("label", "row")))
     weights = run_weights(spark, cfg, work)
-    if cfg.against:  # documents the index already holds: looked up map-side, kept by none
-        stage_lookup(spark, cfg, work, info)
-    seen = seen_rows(spark, cfg, work)
+    # documents the index already holds: looked up map-side, kept by none
+    seen = stage_lookup(spark, cfg, work, info) if cfg.against else None
     # inside each component, the greedy pass of semel.grouping in keep-priority order (highest priority,
     # then smallest id, then first row; documents found in the index last): every removed document is
     # verified against its kept one
     sizes = lab.groupBy("label").agg(F.count(F.lit(1)).alias("n")).where("n > 1").select("label")
-    multi = (lab.join(sizes, "label").withColumn("negp", -F.col("priority"))
-             .join(seen.select("row", F.lit(1).alias("seen")), "row", "left")
-             .withColumn("seen", F.coalesce("seen", F.lit(0))))
+    multi = lab.join(sizes, "label").withColumn("negp", -F.col("priority"))
+    if seen is None:
+        multi = multi.withColumn("seen", F.lit(0))
+    else:
+        multi = (multi.join(seen.select("row", F.lit(1).alias("seen")), "row", "left")
+                 .withColumn("seen", F.coalesce("seen", F.lit(0))))
     assigned = (multi.select("label", "row", "id", "negp", "seen", "exact0", "exact1", "seq", "mini")
                 .repartition("label")
                 .sortWithinPartitions("label", "seen", F.asc_nulls_last("negp"), "id", "row")
@@ -103,7 +102,7 @@ def stage_keep(spark: Any, cfg: DedupConfig, work: WorkDir, info: dict) -> None:
                 .withColumn("reason", F.when(F.col("kept"), F.when(F.col("cluster_size") > 1, "original")
                                              .otherwise("unique"))
                             .when(F.col("same_exact"), "exact").otherwise("near")))
-    if cfg.against:
+    if seen is not None:
         clusters = mark_seen(clusters, seen)
     table_dir = work.path("keep", "clusters")
     clusters.select("row", "id", "cluster", "kept", "reason", "similarity", "cluster_size", "piece", "file",
