@@ -129,8 +129,18 @@ _default_showwarning = warnings.showwarning
 
 
 def main(argv: list[str] | None = None) -> int:
-    if threading_main() and getattr(signal.getsignal(signal.SIGINT), "__name__", "") == "_quiet_interrupt":
-        signal.signal(signal.SIGINT, signal.default_int_handler)  # from here on Ctrl-C is handled below
+    command_line = (threading_main()
+                    and getattr(signal.getsignal(signal.SIGINT), "__name__", "") == "_quiet_interrupt")
+    if command_line:
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # from here on Ctrl-C is handled in _main
+    try:
+        return _main(argv)
+    finally:
+        if command_line:  # done: a Ctrl-C while the interpreter exits must not make the run a signal death
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _main(argv: list[str] | None) -> int:
     command: str | None = None
     try:
         parser = build_parser(argv)
