@@ -113,6 +113,15 @@ class RepairResult:
         return bool(self.removed)
 
 
+def unit_key(unit: str) -> str:
+    """What two units of one document must share to be one text said twice: `normalize_unit` keeping case.
+
+    Case is kept because inside one document a case difference is meant (``%s`` and ``%S`` in a format
+    table, ``-c`` and ``-C`` options); a scraper's second copy repeats the case of the first.
+    """
+    return normalize_unit(unit, fold_case=False)
+
+
 def _check_units(units: Iterable[str]) -> frozenset[str]:
     chosen = frozenset(units)
     bad = chosen - set(UNITS)
@@ -125,8 +134,8 @@ def repair(text: str, min_chars: int = DEFAULT_MIN_CHARS, units: Iterable[str] =
     """Remove runs of units that repeat the text right before them, keeping the first copy as written.
 
     `min_chars`: runs whose normalised form is shorter are left alone. `units`: what a removed run may be
-    ("paragraph": whole paragraphs, "line": whole lines, "sentence": any run of sentences); comparison uses
-    `semel.text.normalize.normalize_unit`. See the module docstring for what counts as a repeat.
+    ("paragraph": whole paragraphs, "line": whole lines, "sentence": any run of sentences); units are compared
+    by `unit_key`. See the module docstring for what counts as a repeat.
     """
     chosen = _check_units(units)
     seg = segment(text, sentences="sentence" in chosen)
@@ -135,7 +144,7 @@ def repair(text: str, min_chars: int = DEFAULT_MIN_CHARS, units: Iterable[str] =
         paragraphs=seg.n_paragraphs, lines=seg.n_lines, sentences=len(spans) if "sentence" in chosen else 0,
         chars_in=len(text), chars_out=len(text),
     )
-    keys = [normalize_unit(text[s:e]) for s, e in spans]
+    keys = [unit_key(text[s:e]) for s, e in spans]
     if not _may_repeat(keys, min_chars):
         return RepairResult(text, [], stats)
     atoms = _Atoms(text, seg, keys)

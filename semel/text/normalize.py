@@ -41,17 +41,21 @@ def _fold(m: re.Match[str]) -> str:
     return _FOLD_STR[m.group()]
 
 
-def normalize_unit(s: str) -> str:
+def normalize_unit(s: str, fold_case: bool = True) -> str:
     """The comparison key of a unit at the ``"standard"`` level (see the module docstring).
 
+    `fold_case=False` keeps case: where a case difference is a different text (``%S`` vs ``%s`` in a
+    format table, ``-C`` vs ``-c`` options), as in `semel.repair`, which compares the units of one document.
     ASCII strings (most units in most corpora) take a fast path that skips Unicode normalisation.
     """
     if s.isascii():
-        return " ".join(s.translate(_FOLD).lower().split()) if "`" in s else " ".join(s.lower().split())
+        if "`" in s:
+            s = s.translate(_FOLD)
+        return " ".join((s.lower() if fold_case else s).split())
     if not unicodedata.is_normalized("NFKC", s):
         s = unicodedata.normalize("NFKC", s)
     s = _FOLD_CHARS.sub(_fold, s)  # str.translate walks a dict per character: ~30x slower here
-    return " ".join(s.casefold().split())
+    return " ".join((s.casefold() if fold_case else s).split())
 
 
 def collapse_whitespace(s: str) -> str:
