@@ -13,6 +13,11 @@ Cases (each a fresh `semel` process, output to a temporary folder):
                   ``NUMBA_CACHE_DIR`` per run, so every kernel compiles, as on a fresh install
 - ``dedup-warm``  the same with the cache the first run filled
 
+``--sizes 6,32,64,128,256`` instead times dedup of the first DICE articles (``--base``) up to each size in
+KB, with the kernels interpreted (``SEMEL_JIT=never``), compiled from a warm cache and compiled from an
+empty cache (``SEMEL_JIT=always``): where interpreted stops being faster than a warm compiled run is where
+``semel.jit.SMALL_WORK_BYTES`` belongs.
+
 Prints per case the median wall time and the median CPU time (user + system of the process tree, from
 ``os.wait4``) over ``--repeat`` runs (``dedup-first`` runs ``--first-repeat`` times: each compiles
 everything), and the load average before and after. On a shared machine wall time grows with the load;
@@ -58,8 +63,13 @@ def main() -> None:
     ap.add_argument("--first-repeat", type=int, default=1, help="runs with an empty kernel cache (default 1)")
     ap.add_argument("--cases", default=",".join(TARGETS), help="comma-separated cases")
     ap.add_argument("--json", help="write every run here")
+    ap.add_argument("--sizes", help="comma-separated input sizes in KB: time interpreted vs compiled kernels")
+    ap.add_argument("--base", default="/work/shared/bench/dice_public.jsonl.gz", help="articles for --sizes")
     args = ap.parse_args()
     semel = semel_command()
+    if args.sizes:
+        by_size([int(x) for x in args.sizes.split(",")], args.base, args.repeat, semel)
+        return
     cases = args.cases.split(",")
     work = tempfile.mkdtemp(prefix="semel-bench-start-")
     cache = os.path.join(work, "numba-cache")
@@ -99,6 +109,36 @@ def main() -> None:
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:
             json.dump({"load": [load_before, load_after], "runs": runs}, f, indent=2)
+
+
+def by_size(sizes_kb: list[int], base: str, repeat: int, semel: str) -> None:
+    """Dedup of growing inputs: interpreted, compiled warm, compiled from an empty cache (median wall s)."""
+    import gzip
+
+    with gzip.open(base, "rt", encoding="utf-8") as f:
+        lines = [line for line, _ in zip(f, range(20000), strict=False)]
+    work = tempfile.mkdtemp(prefix="semel-bench-sizes-")
+    cache = os.path.join(work, "numba-cache")
+    try:
+        print(f"{'KB':>6} {'docs':>6} {'interpreted':>12} {'compiled':>9} {'cold compile':>13}")
+        for kb in sizes_kb:
+            path = os.path.join(work, f"in{kb}.jsonl")
+            size = n = 0
+            with open(path, "w", encoding="utf-8") as out:
+                while size < kb * 1024 and n < len(lines):
+                    out.write(lines[n])
+                    size += len(lines[n].encode())
+                    n += 1
+            argv = [semel, "dedup", path, "-o", os.path.join(work, "out"), "-q"]
+            env = dict(os.environ, NUMBA_CACHE_DIR=cache)
+            empty = os.path.join(work, f"empty{kb}")
+            cold = timed(argv, dict(env, SEMEL_JIT="always", NUMBA_CACHE_DIR=empty))
+            timed(argv, dict(env, SEMEL_JIT="always"))  # fills the warm cache
+            warm = statistics.median(timed(argv, dict(env, SEMEL_JIT="always"))[0] for _ in range(repeat))
+            interp = statistics.median(timed(argv, dict(env, SEMEL_JIT="never"))[0] for _ in range(repeat))
+            print(f"{size / 1024:>6.0f} {n:>6} {interp:>12.2f} {warm:>9.2f} {cold[0]:>13.2f}", flush=True)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -5,11 +5,12 @@ workers. They bound the search for copies; which document is kept for which is s
 """
 from __future__ import annotations
 
-import numba as nb
 import numpy as np
 
+from semel.jit import kernel
 
-@nb.njit(nogil=True, cache=True)
+
+@kernel
 def find(parent: np.ndarray, x: int) -> int:
     """Root of x, halving the path on the way."""
     while parent[x] != x:
@@ -18,7 +19,7 @@ def find(parent: np.ndarray, x: int) -> int:
     return x
 
 
-@nb.njit(nogil=True, cache=True)
+@kernel
 def union(parent: np.ndarray, a: int, b: int) -> bool:
     """Join the sets of a and b (the smaller root index becomes the root); False if already joined."""
     ra, rb = find(parent, a), find(parent, b)
@@ -31,13 +32,13 @@ def union(parent: np.ndarray, a: int, b: int) -> bool:
     return True
 
 
-@nb.njit(nogil=True, cache=True)
+@kernel
 def union_pairs(parent: np.ndarray, left: np.ndarray, right: np.ndarray) -> None:
     for i in range(left.shape[0]):
         union(parent, left[i], right[i])
 
 
-@nb.njit(nogil=True, cache=True)
+@kernel
 def roots(parent: np.ndarray) -> np.ndarray:
     """The root of every element: the smallest index in its component."""
     out = np.empty_like(parent)

@@ -34,10 +34,10 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-import numba as nb
 import numpy as np
 import pyarrow as pa
 
+from semel.jit import kernel
 from semel.text.tokens import decode, fold_case, string_buffers
 
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f"
@@ -173,7 +173,7 @@ _FNV_OFFSET = np.uint64(0xCBF29CE484222325)
 _FNV_PRIME = np.uint64(0x100000001B3)
 
 
-@nb.njit(inline="always", cache=True)
+@kernel(inline=True)
 def _is_space(cp: int) -> bool:
     """`str.isspace` (and the regex class \\s) on one code point."""
     if cp < 0x80:
@@ -184,20 +184,20 @@ def _is_space(cp: int) -> bool:
             or cp == 0x205F or cp == 0x3000)
 
 
-@nb.njit(inline="always", cache=True)
+@kernel(inline=True)
 def _is_cjk(cp: int) -> bool:
     """The characters that are words on their own (`_CJK`)."""
     return ((0x3040 <= cp <= 0x30FF) or (0x3400 <= cp <= 0x4DBF) or (0x4E00 <= cp <= 0x9FFF)
             or (0xF900 <= cp <= 0xFAFF) or (0xFF66 <= cp <= 0xFF9F))
 
 
-@nb.njit(inline="always", cache=True)
+@kernel(inline=True)
 def _is_ascii_punct(cp: int) -> bool:
     """Python's `string.punctuation`, which RedPajama-V2 removes from words."""
     return (0x21 <= cp <= 0x2F) or (0x3A <= cp <= 0x40) or (0x5B <= cp <= 0x60) or (0x7B <= cp <= 0x7E)
 
 
-@nb.njit(inline="always", cache=True)
+@kernel(inline=True)
 def _splitmix(x: np.uint64) -> np.uint64:
     z = x + _MUL
     z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
@@ -205,7 +205,7 @@ def _splitmix(x: np.uint64) -> np.uint64:
     return z ^ (z >> np.uint64(31))
 
 
-@nb.njit(inline="always", cache=True)
+@kernel(inline=True)
 def _hash_bytes(data: np.ndarray, s: int, e: int) -> np.uint64:
     h = _FNV_OFFSET
     for i in range(s, e):
@@ -213,7 +213,7 @@ def _hash_bytes(data: np.ndarray, s: int, e: int) -> np.uint64:
     return h ^ np.uint64(e - s)
 
 
-@nb.njit(inline="always", cache=True)
+@kernel(inline=True)
 def _same_bytes(data: np.ndarray, s1: int, e1: int, s2: int, e2: int) -> bool:
     if e1 - s1 != e2 - s2:
         return False
@@ -223,7 +223,7 @@ def _same_bytes(data: np.ndarray, s1: int, e1: int, s2: int, e2: int) -> bool:
     return True
 
 
-@nb.njit(cache=True)
+@kernel
 def _table_size(n: int) -> int:
     cap = 16
     while cap < 2 * n:
@@ -231,7 +231,7 @@ def _table_size(n: int) -> int:
     return cap
 
 
-@nb.njit(cache=True)
+@kernel
 def _intern(data: np.ndarray, starts: np.ndarray, ends: np.ndarray, n: int, ids: np.ndarray) -> int:
     """Exact interning of the strings ``data[starts[i]:ends[i]]`` (bytes or code points), i < n: ``ids[i]``
     is the ordinal of the string's first occurrence among the distinct strings (0, 1, 2, ... in order of
@@ -260,7 +260,7 @@ def _intern(data: np.ndarray, starts: np.ndarray, ends: np.ndarray, n: int, ids:
     return distinct
 
 
-@nb.njit(cache=True)
+@kernel
 def _dup_units(data: np.ndarray, starts: np.ndarray, ends: np.ndarray, chars: np.ndarray, n: int,
                ids: np.ndarray) -> tuple[float, float]:
     """(share of units that repeat an earlier one, share of their characters); units compared exactly."""
@@ -281,7 +281,7 @@ def _dup_units(data: np.ndarray, starts: np.ndarray, ends: np.ndarray, chars: np
     return dup_n / n, (dup_chars / total if total else 0.0)
 
 
-@nb.njit(cache=True)
+@kernel
 def _ngram_fracs(ids: np.ndarray, lengths: np.ndarray, w: int, distinct: int, out: np.ndarray) -> None:
     """The top- and duplicate-n-gram fractions of words with exact ids `ids[:w]` into `out[4:13]`."""
     if w < 2 or distinct == w:
@@ -344,7 +344,7 @@ def _ngram_fracs(ids: np.ndarray, lengths: np.ndarray, w: int, distinct: int, ou
             out[n + 2] = covered / total
 
 
-@nb.njit(inline="always", cache=True)
+@kernel(inline=True)
 def _close_word(w_start: np.ndarray, w_end: np.ndarray, w_len: np.ndarray, nw: int, ncp: int) -> int:
     """End the word begun at ``w_start[nw]`` (an index into the normalised code points); it counts only
     if normalisation left a character of it. Returns the number of words."""
@@ -355,7 +355,7 @@ def _close_word(w_start: np.ndarray, w_end: np.ndarray, w_len: np.ndarray, nw: i
     return nw
 
 
-@nb.njit(cache=True)
+@kernel
 def _gopher_docs(offsets: np.ndarray, data: np.ndarray, out: np.ndarray) -> None:
     """`repetition_stats` of every document ``data[offsets[d]:offsets[d + 1]]`` (UTF-8) into ``out[d]``."""
     ndocs = offsets.shape[0] - 1

@@ -15,15 +15,15 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-import numba as nb
 import numpy as np
 import pyarrow as pa
 
+from semel.jit import kernel
 from semel.lsh import Scratch, estimate_at_least, longest_document, verify
 from semel.weights import Weights
 
 
-@nb.njit(nogil=True, cache=True)
+@kernel
 def assign_components(comp_offsets: np.ndarray, members: np.ndarray, offsets: np.ndarray, seq: np.ndarray,
                       exact: np.ndarray, use_exact: bool, mini: np.ndarray, min_agree: int, rule: np.ndarray,
                       weights: tuple, scratch: tuple, kept_out: np.ndarray, sim_out: np.ndarray) -> None:

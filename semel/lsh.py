@@ -17,10 +17,10 @@ scattered words that do not.
 """
 from __future__ import annotations
 
-import numba as nb
 import numpy as np
 
 from semel.cluster import find, union
+from semel.jit import kernel
 from semel.text.tokens import mix64
 
 _ROLL = np.uint64(0xFF51AFD7ED558CCD)
@@ -66,7 +66,7 @@ def longest_document(offsets: np.ndarray) -> int:
     return int(np.max(np.diff(offsets))) if len(offsets) > 1 else 0
 
 
-@nb.njit(inline="always", cache=True)
+@kernel(inline=True)
 def _mask_for(n: int, table: np.ndarray) -> int:
     """A table region of at least 2n slots: small documents stay in the L1 cache."""
     size = 16
@@ -75,7 +75,7 @@ def _mask_for(n: int, table: np.ndarray) -> int:
     return min(size, table.shape[0]) - 1
 
 
-@nb.njit(inline="always", cache=True)
+@kernel(inline=True)
 def _insert(table: np.ndarray, mask: int, tag: np.uint64, v: np.uint32) -> tuple[int, bool]:
     entry = tag | np.uint64(v)
     i = int(v) & mask
@@ -87,7 +87,7 @@ def _insert(table: np.ndarray, mask: int, tag: np.uint64, v: np.uint32) -> tuple
     return i, True
 
 
-@nb.njit(inline="always", cache=True)
+@kernel(inline=True)
 def _find(table: np.ndarray, mask: int, tag: np.uint64, v: np.uint32) -> int:
     entry = tag | np.uint64(v)
     i = int(v) & mask
@@ -98,7 +98,7 @@ def _find(table: np.ndarray, mask: int, tag: np.uint64, v: np.uint32) -> int:
     return -1
 
 
-@nb.njit(inline="always", cache=True)
+@kernel(inline=True)
 def slot(table: np.ndarray, key: np.uint64) -> int:
     """Where `key` (never 0, which marks an empty slot) is in an open-addressing table of a power-of-two
     size, or the empty slot where it would go: the one probe of the persistent tables (pair set,
@@ -110,7 +110,7 @@ def slot(table: np.ndarray, key: np.uint64) -> int:
     return j
 
 
-@nb.njit(nogil=True, cache=True)
+@kernel
 def _next_tag(a_table: np.ndarray, b_table: np.ndarray, counter: np.ndarray) -> np.uint64:
     counter[0] += 1
     if counter[0] >= 0xFFFFFFFF:  # generations exhausted: clear once and start over
@@ -120,7 +120,7 @@ def _next_tag(a_table: np.ndarray, b_table: np.ndarray, counter: np.ndarray) -> 
     return np.uint64(counter[0]) << np.uint64(32)
 
 
-@nb.njit(nogil=True, cache=True)
+@kernel
 def overlap(sa: np.ndarray, sb: np.ndarray, a_table: np.ndarray, a_flag: np.ndarray, b_table: np.ndarray,
             shared_b: np.ndarray, counter: np.ndarray, weights: tuple, a: int = -1, b: int = -1
             ) -> tuple[int, int, int, np.uint64, float, float, float]:
@@ -183,7 +183,7 @@ def overlap(sa: np.ndarray, sb: np.ndarray, a_table: np.ndarray, a_flag: np.ndar
     return na, nb_, both, tag, wa, wb, wboth
 
 
-@nb.njit(nogil=True, cache=True)
+@kernel
 def _mark_a(sa: np.ndarray, a_table: np.ndarray, a_flag: np.ndarray, tag: np.uint64, out: np.ndarray) -> None:
     """out[p] = whether a's shingle at position p also occurs in b (table A as `overlap` left it)."""
     mask = _mask_for(sa.shape[0], a_table)
@@ -191,7 +191,7 @@ def _mark_a(sa: np.ndarray, a_table: np.ndarray, a_flag: np.ndarray, tag: np.uin
         out[p] = a_flag[_find(a_table, mask, tag, sa[p])] == 1
 
 
-@nb.njit(nogil=True, cache=True)
+@kernel
 def _gaps(shared: np.ndarray, n: int, max_gap: int) -> tuple[int, int, int]:
     """(leading run, interior runs longer than max_gap added up, trailing run) of positions whose shingle
     the other document lacks."""
@@ -210,7 +210,7 @@ def _gaps(shared: np.ndarray, n: int, max_gap: int) -> tuple[int, int, int]:
     return (run, 0, run) if lead < 0 else (lead, interior, run)
 
 
-@nb.njit(nogil=True, cache=True)
+@kernel
 def copy_shape_ok(gaps_a: tuple[int, int, int], gaps_b: tuple[int, int, int], len_a: int, len_b: int,
                   max_gap: int, max_trailing: float) -> bool:
     """Is the overlap of a and b shaped like a copy rather than shared passages?
@@ -235,7 +235,7 @@ def copy_shape_ok(gaps_a: tuple[int, int, int], gaps_b: tuple[int, int, int], le
     return lead <= max(max_gap, 0.1 * n) and trail <= max(max_gap, max_trailing * n)
 
 
-@nb.njit(inline="always", cache=True)
+@kernel(inline=True)
 def _shingle32(tokens: np.ndarray, i: int, n: int) -> np.uint32:
     h = np.uint64(n)
     for j in range(n):
@@ -243,7 +243,7 @@ def _shingle32(tokens: np.ndarray, i: int, n: int) -> np.uint32:
     return np.uint32(mix64(h) >> np.uint64(32))
 
 
-@nb.njit(nogil=True, cache=True)
+@kernel
 def shingles_of(tokens: np.ndarray, n: int, out: np.ndarray) -> int:
     """Write the n-gram shingle values of a token sequence into `out`; return how many (a document with
     fewer than n tokens has one shingle of all its tokens, an empty one none)."""
@@ -258,7 +258,7 @@ def shingles_of(tokens: np.ndarray, n: int, out: np.ndarray) -> int:
     return k - n + 1
 
 
-@nb.njit(nogil=True, cache=True)
+@kernel
 def _count_tokens(tokens: np.ndarray, table: np.ndarray, count: np.ndarray, tag: np.uint64) -> int:
     """Put tokens in `table` under `tag` with their counts (saturating at 255); return the mask used."""
     mask = _mask_for(tokens.shape[0], table)
@@ -271,7 +271,7 @@ def _count_tokens(tokens: np.ndarray, table: np.ndarray, count: np.ndarray, tag:
     return mask
 
 
-@nb.njit(nogil=True, cache=True)
+@kernel
 def _recurring_exclusive(tx: np.ndarray, ty: np.ndarray, x_table: np.ndarray, x_count: np.ndarray,
                          y_table: np.ndarray, counter: np.ndarray) -> int:
     """Occurrences of x's tokens that y lacks and that recur in x. A name substituted throughout a
@@ -293,7 +293,7 @@ def _recurring_exclusive(tx: np.ndarray, ty: np.ndarray, x_table: np.ndarray, x_
 MAX_CORE = 4  # tokens: a substituted name, command or value; longer differences are added or cut text
 
 
-@nb.njit(inline="always", cache=True)
+@kernel(inline=True)
 def _tally(table: np.ndarray, count: np.ndarray, mask: int, tag: np.uint64, v: np.uint32) -> None:
     i, new = _insert(table, mask, tag, v)
     if new:
@@ -302,7 +302,7 @@ def _tally(table: np.ndarray, count: np.ndarray, mask: int, tag: np.uint64, v: n
         count[i] += 1
 
 
-@nb.njit(inline="always", cache=True)
+@kernel(inline=True)
 def _recurring(table: np.ndarray, count: np.ndarray, mask: int, tag: np.uint64) -> int:
     """Occurrences of the values tallied under `tag` that were tallied at least twice."""
     total = 0
@@ -312,7 +312,7 @@ def _recurring(table: np.ndarray, count: np.ndarray, mask: int, tag: np.uint64) 
     return total
 
 
-@nb.njit(inline="always", cache=True)
+@kernel(inline=True)
 def _core_hash(tokens: np.ndarray, start: int, end: int, h: np.uint64) -> np.uint64:
     h = h * _ROLL + np.uint64(end - start)
     for t in range(start, end):
@@ -320,7 +320,7 @@ def _core_hash(tokens: np.ndarray, start: int, end: int, h: np.uint64) -> np.uin
     return h
 
 
-@nb.njit(inline="always", cache=True)
+@kernel(inline=True)
 def _next_run(shared: np.ndarray, p: int, m: int) -> tuple[int, int]:
     """The next run [s, e) of positions from p on whose shingle the other side lacks; (m, m) when none."""
     while p < m and shared[p]:
@@ -331,7 +331,7 @@ def _next_run(shared: np.ndarray, p: int, m: int) -> tuple[int, int]:
     return s, p
 
 
-@nb.njit(nogil=True, cache=True)
+@kernel
 def recurring_differences(tokens: np.ndarray, shared: np.ndarray, m: int, n: int, table: np.ndarray,
                           count: np.ndarray, token_table: np.ndarray, token_count: np.ndarray,
                           counter: np.ndarray) -> tuple[int, int]:
@@ -368,7 +368,7 @@ def recurring_differences(tokens: np.ndarray, shared: np.ndarray, m: int, n: int
     return _recurring(table, count, mask, tag), words
 
 
-@nb.njit(nogil=True, cache=True)
+@kernel
 def recurring_substitutions(ta: np.ndarray, sa: np.ndarray, shared_a: np.ndarray, tb: np.ndarray,
                             sb: np.ndarray, n: int, table: np.ndarray, count: np.ndarray,
                             pos_table: np.ndarray, pos: np.ndarray, counter: np.ndarray) -> int:
@@ -407,7 +407,7 @@ def recurring_substitutions(ta: np.ndarray, sa: np.ndarray, shared_a: np.ndarray
     return _recurring(table, count, mask, tag)
 
 
-@nb.njit(nogil=True, cache=True)
+@kernel
 def template_like(ta: np.ndarray, tb: np.ndarray, sa: np.ndarray, sb: np.ndarray, shared_a: np.ndarray,
                   shared_b: np.ndarray, n: int, min_count: int, a_table: np.ndarray, a_flag: np.ndarray,
                   b_table: np.ndarray, counter: np.ndarray, c_table: np.ndarray, c_count: np.ndarray,
@@ -436,7 +436,7 @@ def template_like(ta: np.ndarray, tb: np.ndarray, sa: np.ndarray, sb: np.ndarray
     return _recurring_exclusive(tb, ta, a_table, a_flag, b_table, counter) >= min_count
 
 
-@nb.njit(inline="always", cache=True)
+@kernel(inline=True)
 def weight_of(weights: tuple, v: np.uint32) -> float:
     """The weight of shingle value v in a semel.weights table (keys, values, bitmap): 1.0 when absent.
     The bitmap (one bit per hash bucket, a few hundred KiB) answers most lookups, the rare shingles,
@@ -452,7 +452,7 @@ def weight_of(weights: tuple, v: np.uint32) -> float:
     return wvals[j] if wkeys[j] != 0 else 1.0
 
 
-@nb.njit(inline="always", cache=True)
+@kernel(inline=True)
 def threshold_for(rule: np.ndarray, shortest: int) -> float:
     """The similarity a pair needs: the rule's threshold, rising to 0.5 for short documents (a few dozen
     shingles), where one shared phrase or quotation already makes a high Jaccard."""
@@ -471,7 +471,7 @@ VERDICTS = ("a copy", "no shingles to compare", "similarity below the threshold"
 VERDICT_NAMES = ("copy", "empty", "threshold", "shape", "template")  # rejected.parquet's `test` column
 
 
-@nb.njit(nogil=True, cache=True)
+@kernel
 def verdict(offsets: np.ndarray, seq: np.ndarray, a: int, b: int, rule: np.ndarray, weights: tuple,
             scratch: tuple) -> tuple[int, float]:
     """(COPY or the first test failed, similarity) of documents a and b under `rule` (DedupConfig.rule),
@@ -514,7 +514,7 @@ def verdict(offsets: np.ndarray, seq: np.ndarray, a: int, b: int, rule: np.ndarr
     return COPY, similarity
 
 
-@nb.njit(nogil=True, cache=True)
+@kernel
 def verify(offsets: np.ndarray, seq: np.ndarray, a: int, b: int, rule: np.ndarray, weights: tuple,
            scratch: tuple) -> tuple[bool, float]:
     """(is a duplicate pair, similarity): `verdict` is COPY."""
@@ -522,7 +522,7 @@ def verify(offsets: np.ndarray, seq: np.ndarray, a: int, b: int, rule: np.ndarra
     return code == COPY, similarity
 
 
-@nb.njit(nogil=True, cache=True)
+@kernel
 def estimate_at_least(mini: np.ndarray, a: int, b: int, min_agree: int) -> bool:
     """Do at least `min_agree` of the two documents' sketch bins agree? A cheap MinHash estimate that
     turns away candidates far below the threshold before exact verification."""
@@ -537,7 +537,7 @@ def estimate_at_least(mini: np.ndarray, a: int, b: int, min_agree: int) -> bool:
     return agree >= min_agree
 
 
-@nb.njit(nogil=True, cache=True)
+@kernel
 def band_candidates(keys: np.ndarray, docs: np.ndarray, parent: np.ndarray, mini: np.ndarray,
                     min_agree: int, max_bucket: int, window: int, seen: np.ndarray, stats: np.ndarray
                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -599,13 +599,13 @@ def new_pair_set() -> np.ndarray:
     return np.zeros(1 << 16, dtype=np.uint64)
 
 
-@nb.njit(inline="always", cache=True)
+@kernel(inline=True)
 def _pair_key(a: int, b: int) -> np.uint64:
     lo, hi = (a, b) if a < b else (b, a)
     return (np.uint64(lo) << np.uint64(32) | np.uint64(hi)) + np.uint64(1)  # 0 marks an empty slot
 
 
-@nb.njit(nogil=True, cache=True)
+@kernel
 def _add_pair(table: np.ndarray, a: int, b: int) -> bool:
     """Insert the pair (a, b); False when it was there already."""
     key = _pair_key(a, b)
@@ -616,7 +616,7 @@ def _add_pair(table: np.ndarray, a: int, b: int) -> bool:
     return True
 
 
-@nb.njit(nogil=True, cache=True)
+@kernel
 def _grow_pairs(table: np.ndarray) -> np.ndarray:
     out = np.zeros(table.shape[0] * 2, dtype=np.uint64)
     for key in table:
@@ -625,7 +625,7 @@ def _grow_pairs(table: np.ndarray) -> np.ndarray:
     return out
 
 
-@nb.njit(nogil=True, cache=True)
+@kernel
 def verdict_pairs(left: np.ndarray, right: np.ndarray, offsets: np.ndarray, seq: np.ndarray, rule: np.ndarray,
                   weights: tuple, scratch: tuple, codes: np.ndarray, sims: np.ndarray) -> None:
     """codes[i], sims[i] = the `verdict` on (left[i], right[i]) under `rule`."""
@@ -633,7 +633,7 @@ def verdict_pairs(left: np.ndarray, right: np.ndarray, offsets: np.ndarray, seq:
         codes[i], sims[i] = verdict(offsets, seq, left[i], right[i], rule, weights, scratch)
 
 
-@nb.njit(nogil=True, cache=True)
+@kernel
 def verify_pairs(left: np.ndarray, right: np.ndarray, offsets: np.ndarray, seq: np.ndarray, rule: np.ndarray,
                  weights: tuple, scratch: tuple, out: np.ndarray) -> None:
     """out[i] = whether (left[i], right[i]) is a duplicate pair under `rule` (see `verdict`)."""
@@ -644,7 +644,7 @@ def verify_pairs(left: np.ndarray, right: np.ndarray, offsets: np.ndarray, seq: 
         out[i] = codes[i] == COPY
 
 
-@nb.njit(nogil=True, cache=True)
+@kernel
 def join_band(keys: np.ndarray, docs: np.ndarray, parent: np.ndarray, offsets: np.ndarray, seq: np.ndarray,
               mini: np.ndarray, min_agree: int, rule: np.ndarray, weights: tuple, max_bucket: int,
               window: int, scratch: tuple, stats: np.ndarray) -> None:

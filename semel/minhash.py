@@ -12,15 +12,15 @@ from __future__ import annotations
 
 import math
 
-import numba as nb
 import numpy as np
 
+from semel.jit import kernel
 from semel.text.tokens import mix64
 
 EMPTY = np.uint32(0xFFFFFFFF)
 
 
-@nb.njit(nogil=True, cache=True)
+@kernel
 def _signatures(offsets: np.ndarray, hashes: np.ndarray, num_perm: int, shift: int,
                 out: np.ndarray) -> None:
     ndocs = offsets.shape[0] - 1
@@ -65,7 +65,7 @@ def signatures(offsets: np.ndarray, hashes: np.ndarray, num_perm: int = 256) -> 
     return out
 
 
-@nb.njit(nogil=True, cache=True)
+@kernel
 def _band_keys(sig: np.ndarray, bands: int, rows: int, out: np.ndarray) -> None:
     for d in range(sig.shape[0]):
         for b in range(bands):

@@ -28,9 +28,9 @@ import math
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-import numba as nb
 import numpy as np
 
+from semel.jit import kernel
 from semel.lsh import USED, Scratch, _insert, _mask_for, _next_tag, longest_document, shingles_of, slot
 from semel.text.tokens import mix64
 
@@ -91,7 +91,7 @@ class Weights:
         return cls(keys, table, documents, int(len(values)))
 
 
-@nb.njit(nogil=True, cache=True)
+@kernel
 def _set_bits(keys: np.ndarray, bits: np.ndarray) -> None:
     nbits = bits.shape[0] * 64
     for key in keys:
@@ -100,7 +100,7 @@ def _set_bits(keys: np.ndarray, bits: np.ndarray) -> None:
             bits[bit >> 6] |= np.uint64(1) << np.uint64(bit & 63)
 
 
-@nb.njit(nogil=True, cache=True)
+@kernel
 def _fill(keys: np.ndarray, table: np.ndarray, values: np.ndarray, w: np.ndarray) -> None:
     for i in range(values.shape[0]):
         j = slot(keys, USED | np.uint64(values[i]))
@@ -108,7 +108,7 @@ def _fill(keys: np.ndarray, table: np.ndarray, values: np.ndarray, w: np.ndarray
         table[j] = w[i]
 
 
-@nb.njit(nogil=True, cache=True)
+@kernel
 def _doc_distinct(tokens: np.ndarray, ngram: int, sh: np.ndarray, seen: np.ndarray, other: np.ndarray,
                   counter: np.ndarray) -> int:
     """Move one document's distinct shingle values to the front of `sh`; return how many."""
@@ -124,7 +124,7 @@ def _doc_distinct(tokens: np.ndarray, ngram: int, sh: np.ndarray, seen: np.ndarr
     return m
 
 
-@nb.njit(nogil=True, cache=True)
+@kernel
 def _sketch_counts(offsets: np.ndarray, seq: np.ndarray, docs: np.ndarray, ngram: int, cms: np.ndarray,
                    sh: np.ndarray, seen: np.ndarray, other: np.ndarray, counter: np.ndarray) -> None:
     """Count-min sketch (2 rows of saturating 8-bit counters: the floor is at most 100) of the documents
@@ -142,7 +142,7 @@ def _sketch_counts(offsets: np.ndarray, seq: np.ndarray, docs: np.ndarray, ngram
                 cms[1, i1] += 1
 
 
-@nb.njit(nogil=True, cache=True)
+@kernel
 def _grow(keys: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     new_keys = np.zeros(keys.shape[0] * 2, np.uint64)
     new_counts = np.zeros(keys.shape[0] * 2, np.int64)
@@ -154,7 +154,7 @@ def _grow(keys: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     return new_keys, new_counts
 
 
-@nb.njit(nogil=True, cache=True)
+@kernel
 def exact_counts(offsets: np.ndarray, seq: np.ndarray, docs: np.ndarray, ngram: int, cms: np.ndarray,
                  floor: int, sh: np.ndarray, seen: np.ndarray, other: np.ndarray, counter: np.ndarray
                  ) -> tuple[np.ndarray, np.ndarray]:

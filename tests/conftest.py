@@ -1,10 +1,18 @@
-"""Shared fixtures: one local Spark session for the whole test run (starting Spark costs seconds)."""
+"""Shared fixtures: one local Spark session for the whole test run (starting Spark costs seconds).
+
+The tests run semel's kernels compiled (``SEMEL_JIT=always``), as real work does: left on ``auto``, the small
+inputs of most tests would run them interpreted (semel.jit) and numba typing errors would go unseen.
+tests/test_jit.py covers the interpreted mode and compares both.
+"""
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+
+os.environ.setdefault("SEMEL_JIT", "always")
 
 
 @pytest.fixture(scope="session")

@@ -63,9 +63,10 @@ from semel.io import (
     open_writer,
     read_batches,
 )
-from semel.io.formats import detect_format, open_input, output_format_for
+from semel.io.formats import detect_format, open_input, output_format_for, work_size_bytes
 from semel.io.jsonl import BOM
 from semel.io.outputs import Outputs
+from semel.jit import sized_by
 from semel.lsh import (
     COPY,
     Scratch,
@@ -386,6 +387,7 @@ def _write_kept(cfg: DedupConfig, clusters: pa.Table, out_path: str, formats: li
                 fault_point("write:batch")
 
 
+@sized_by(lambda cfg: work_size_bytes(cfg.inputs), probe=verdict_pairs)
 def run_dedup(cfg: DedupConfig) -> tuple[pa.Table, DedupStats]:
     """Run (or resume) the dedup pipeline; returns the clusters table and the run's statistics.
 

@@ -37,6 +37,7 @@ from semel.index.format import (
     read_only,
 )
 from semel.index.wal import WAL_FILE, replay
+from semel.jit import kernel
 from semel.lsh import Scratch, estimate_at_least, verify, verify_pairs
 from semel.sketch import Sketch, sketch_batch
 from semel.weights import Weights
@@ -53,7 +54,7 @@ class Match:
     reason: str  # "exact" or "near"
 
 
-@nb.njit(nogil=True, cache=True)
+@kernel
 def _first_at_least(keys: np.ndarray, lo: int, hi: int, key: np.uint32) -> int:
     while lo < hi:
         mid = (lo + hi) >> 1
@@ -64,7 +65,7 @@ def _first_at_least(keys: np.ndarray, lo: int, hi: int, key: np.uint32) -> int:
     return lo
 
 
-@nb.njit(nogil=True, cache=True)
+@kernel
 def fence_ranges(fence: np.ndarray, query: np.ndarray, n: int, block: int) -> np.ndarray:
     """int64[bands, 2]: per band, the positions [lo, hi) of the sorted keys that can hold query[b]
     (fence[b, i] = keys[b, i * block]): the blocks from the one before the first fence >= key to the
@@ -80,7 +81,7 @@ def fence_ranges(fence: np.ndarray, query: np.ndarray, n: int, block: int) -> np
     return out
 
 
-@nb.njit(nogil=True, cache=True)
+@kernel
 def passes_estimate(mini: np.ndarray, q_mini: np.ndarray, min_agree: int) -> np.ndarray:
     """Which candidates (rows of `mini`) agree with the query on at least `min_agree` sketch bins."""
     both = np.empty((2, q_mini.shape[0]), np.uint16)
@@ -114,7 +115,7 @@ def first_copy(offsets: np.ndarray, seq: np.ndarray, q_tokens: np.ndarray, rule:
     return c, float(verify(all_offsets, all_seq, c + 1, 0, rule, weights, scratch)[1])
 
 
-@nb.njit(nogil=True, cache=True)
+@kernel
 def band_hits(keys: np.ndarray, ranges: np.ndarray, query: np.ndarray, max_bucket: int) -> np.ndarray:
     """int64[k, 3]: (band, first, end) positions of query[b] among band b's sorted keys (`keys`:
     uint32[bands, n], searched only at positions ranges[b]), for the bands where it occurs."""
@@ -134,7 +135,7 @@ def band_hits(keys: np.ndarray, ranges: np.ndarray, query: np.ndarray, max_bucke
     return out[:k]
 
 
-@nb.njit(nogil=True, cache=True)
+@kernel
 def gather_hits(docs: np.ndarray, hits: np.ndarray) -> np.ndarray:
     """The documents at the `band_hits` positions of an in-memory band-document table."""
     out = np.empty(int((hits[:, 2] - hits[:, 1]).sum()), np.int64)
@@ -151,7 +152,7 @@ _pread = nb.types.ExternalFunction("pread", nb.types.intp(nb.types.intc, nb.type
                                                            nb.types.int64))
 
 
-@nb.njit(nogil=True, cache=True)
+@kernel(compiled_only=True)
 def pread_hits(fd: int, offset: int, n: int, hits: np.ndarray, out: np.ndarray) -> int:
     """Read the documents at the `band_hits` positions of a saved uint32[bands, n] band-document table
     (file `fd`, data at `offset`) into `out`, one pread a band without the interpreter (a Python pread a

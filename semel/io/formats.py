@@ -6,6 +6,7 @@ import hashlib
 import io
 import os
 import zlib
+from collections.abc import Sequence
 from typing import IO, Any
 
 import zstandard
@@ -199,23 +200,40 @@ def txt_files(folder: str) -> list[str]:
     return found
 
 
+def _bytes_on_disk(path: str) -> int:
+    """Bytes of a file, or of a folder's .txt files; 0 for stdin or what cannot be read."""
+    try:
+        if os.path.isdir(path):
+            return sum(os.path.getsize(os.path.join(path, rel)) for rel in txt_files(path)
+                       if os.path.exists(os.path.join(path, rel)))
+        return os.path.getsize(path) if path != "-" and os.path.exists(path) else 0
+    except OSError:
+        return 0
+
+
 def input_size_bytes(spec: Any) -> int:
     """Total bytes on disk of the inputs (compressed size for .gz/.zst; 0 for stdin), for progress bars."""
-    total = 0
-    for path in spec.paths:
-        if path == "-":
-            continue
-        try:
-            if os.path.isdir(path):
-                total += sum(os.path.getsize(os.path.join(path, rel)) for rel in txt_files(path)
-                             if os.path.exists(os.path.join(path, rel)))
-            elif os.path.exists(path):
-                total += os.path.getsize(path)
-        except OSError:
-            pass
-    return total
+    return sum(_bytes_on_disk(path) for path in spec.paths)
+
 
 FORMATS_OUT = ("jsonl", "parquet", "txt", "txtdir")
+
+#: How much text a compressed byte holds, roughly (JSONL of prose: gzip ~3-4x, zstd ~4-5x; rounded up so
+#: that work is not taken for smaller than it is; Parquet pages are compressed too).
+COMPRESSION_RATIO = 8
+
+
+def work_size_bytes(inputs: str | Sequence[str]) -> int | None:
+    """About how many bytes of records the inputs hold (compressed files count `COMPRESSION_RATIO` times
+    their size); None where that is unknown before reading (stdin, remote URLs)."""
+    paths = [inputs] if isinstance(inputs, str) else list(inputs)
+    if any(p == "-" or "://" in str(p) for p in paths):
+        return None
+    total = 0
+    for path in map(str, paths):
+        packed = split_compression(path)[1] is not None or _format_by_extension(path) == "parquet"
+        total += _bytes_on_disk(path) * (COMPRESSION_RATIO if packed else 1)
+    return total
 
 
 def input_identity(path: str) -> list[Any]:

@@ -32,12 +32,14 @@ import pyarrow.parquet as pq
 
 from semel.errors import SemelError
 from semel.io import CHANGED, TEXT, ErrorLog, InputSpec, atomic_path, open_writer, read_batches
-from semel.io.formats import detect_format, output_format_for
+from semel.io.formats import detect_format, output_format_for, work_size_bytes
+from semel.jit import sized_by
 from semel.progress import ReadingBar
 from semel.spans.lines import (
     UNITS,
     HashCounter,
     Units,
+    _units,
     first_copies,
     keep_some_text,
     line_units,
@@ -137,6 +139,7 @@ def _check_inputs(paths: list[str]) -> None:
 ExplainFn = Callable[[str, str, list[dict[str, int]]], None]
 
 
+@sized_by(lambda inputs, *_, **__: work_size_bytes(inputs), probe=_units)
 def lines_file(inputs: str | Sequence[str], output: str = "-", *, id_field: str = "id",
                text_field: str = "text", unit: str = "line", min_docs: int | None = None,
                min_share: float | None = None, min_chars: int = DEFAULT_MIN_CHARS, fold_digits: bool = True,

@@ -17,10 +17,11 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from semel.gopher import GOPHER_THRESHOLDS, exceeds, repetition_stats, repetition_stats_batch
+from semel.gopher import GOPHER_THRESHOLDS, _gopher_docs, exceeds, repetition_stats, repetition_stats_batch
 from semel.io import CHANGED, ID, TEXT, ErrorLog, InputSpec, atomic_path, open_writer, read_batches
-from semel.io.formats import detect_format, output_format_for
+from semel.io.formats import detect_format, output_format_for, work_size_bytes
 from semel.io.outputs import Outputs
+from semel.jit import sized_by
 from semel.progress import progress as progress_bar
 from semel.repair import DEFAULT_MIN_CHARS, UNITS, RepairResult, repair
 
@@ -118,6 +119,7 @@ def repair_one(text: str, *, min_chars: int = DEFAULT_MIN_CHARS, units: Sequence
     return repair(text, min_chars=min_chars, units=units), stats, []
 
 
+@sized_by(lambda inputs, *_, **__: work_size_bytes(inputs), probe=_gopher_docs)
 def repair_file(inputs: str | Sequence[str], output: str = "-", *, id_field: str = "id",
                 text_field: str = "text", min_chars: int = DEFAULT_MIN_CHARS, units: Sequence[str] = UNITS,
                 drop_above: bool = False, on_error: str = "fail", explain: ExplainFn | None = None,

@@ -29,10 +29,11 @@ import numpy as np
 import pyarrow as pa
 
 from semel.io import CHANGED, ID, TEXT, ErrorLog, InputSpec, open_writer, read_batches
-from semel.io.formats import detect_format, output_format_for
+from semel.io.formats import detect_format, output_format_for, work_size_bytes
+from semel.jit import sized_by
 from semel.jobs.lines import ExplainFn
 from semel.progress import ReadingBar
-from semel.spans.suffix import MAX_PASSES, MODES, Cut, remove_repeats
+from semel.spans.suffix import MAX_PASSES, MODES, Cut, _cut, remove_repeats
 from semel.stages import StageStats, peak_rss_mb, summary_dict
 from semel.text.tokens import string_buffers
 
@@ -105,6 +106,7 @@ class _Stages:
         st.peak_rss_mb = peak_rss_mb()
 
 
+@sized_by(lambda inputs, *_, **__: work_size_bytes(inputs), probe=_cut)
 def substrings_file(inputs: str | Sequence[str], output: str = "-", *, id_field: str = "id",
                     text_field: str = "text", min_tokens: int = DEFAULT_MIN_TOKENS, mode: str = "first",
                     shard_mb: float = DEFAULT_SHARD_MB, on_error: str = "fail", batch_size: int = 8192,

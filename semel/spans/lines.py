@@ -31,10 +31,10 @@ import os
 import shutil
 import tempfile
 
-import numba as nb
 import numpy as np
 import pyarrow as pa
 
+from semel.jit import kernel
 from semel.text.tokens import SOLO, WORD, char_class, decode, fold_case, mix64, string_buffers
 
 _FNV_OFFSET = np.uint64(0xCBF29CE484222325)
@@ -44,7 +44,7 @@ _SPACE = np.uint64(0x20)
 UNITS = ("line", "paragraph")
 
 
-@nb.njit(inline="always", cache=True)
+@kernel(inline=True)
 def _is_space(cp: int) -> bool:
     return cp == 0x20 or (0x09 <= cp <= 0x0D) or cp == 0xA0 or cp == 0x3000 or (0x2000 <= cp <= 0x200A)
 
@@ -53,7 +53,7 @@ def _is_space(cp: int) -> bool:
 HEADING_TOKENS = 4
 
 
-@nb.njit(inline="always", cache=True)
+@kernel(inline=True)
 def _is_lower(cp: int) -> bool:
     """A lower-case letter of the alphabets `fold_case` knows (Latin, Greek, Cyrillic)."""
     if cp < 0x80:
@@ -65,14 +65,14 @@ def _is_lower(cp: int) -> bool:
     return (0x3AC <= cp <= 0x3CE) or (0x430 <= cp <= 0x45F)
 
 
-@nb.njit(inline="always", cache=True)
+@kernel(inline=True)
 def _is_code_char(cp: int) -> bool:
     """What makes a chunk holding a letter or digit code: = _ < > { } | \\ / # $ @ * ~ ^ & + ` [ ]."""
     return cp in (0x3D, 0x5F, 0x3C, 0x3E, 0x7B, 0x7D, 0x7C, 0x5C, 0x2F, 0x23, 0x24, 0x40, 0x2A, 0x7E, 0x5E,
                   0x26, 0x2B, 0x60, 0x5B, 0x5D)
 
 
-@nb.njit(nogil=True, cache=True)
+@kernel
 def _key(data: np.ndarray, a: int, b: int, fold_digits: bool) -> tuple[np.uint64, int, int, bool]:
     """(hash of the normalised token stream, tokens, characters between the first and last non-space,
     whether it must stay: a heading (at most `HEADING_TOKENS` words of capital letters from its first
@@ -154,7 +154,7 @@ def _key(data: np.ndarray, a: int, b: int, fold_digits: bool) -> tuple[np.uint64
     return mix64(h ^ np.uint64(ntok)), ntok, nchars, stays
 
 
-@nb.njit(inline="always", cache=True)
+@kernel(inline=True)
 def _blank(data: np.ndarray, a: int, b: int) -> bool:
     for i in range(a, b):
         c = data[i]
@@ -163,7 +163,7 @@ def _blank(data: np.ndarray, a: int, b: int) -> bool:
     return True
 
 
-@nb.njit(nogil=True, cache=True)
+@kernel
 def _units(offsets: np.ndarray, data: np.ndarray, paragraph: bool, fold_digits: bool,
            out_doc: np.ndarray, out_start: np.ndarray, out_end: np.ndarray, out_hash: np.ndarray,
            out_chars: np.ndarray, out_tokens: np.ndarray, out_stays: np.ndarray) -> int:
@@ -330,7 +330,7 @@ def keep_some_text(units: Units, remove: np.ndarray, min_chars: int, ndocs: int)
     return remove & ~whole[units.doc], int(np.count_nonzero(whole))
 
 
-@nb.njit(inline="always", cache=True)
+@kernel(inline=True)
 def _nchars(data: np.ndarray, a: int, b: int) -> int:
     n = 0
     for i in range(a, b):
@@ -339,7 +339,7 @@ def _nchars(data: np.ndarray, a: int, b: int) -> int:
     return n
 
 
-@nb.njit(inline="always", cache=True)
+@kernel(inline=True)
 def _nlines(data: np.ndarray, a: int, b: int) -> int:
     n = 0
     for i in range(a, b):
@@ -350,7 +350,7 @@ def _nlines(data: np.ndarray, a: int, b: int) -> int:
     return n
 
 
-@nb.njit(nogil=True, cache=True)
+@kernel
 def _remove(offsets: np.ndarray, data: np.ndarray, udoc: np.ndarray, ustart: np.ndarray, uend: np.ndarray,
             remove: np.ndarray, out: np.ndarray, out_offsets: np.ndarray, stats: np.ndarray,
             span_doc: np.ndarray, span_start: np.ndarray, span_end: np.ndarray) -> tuple[int, int]:

@@ -35,11 +35,11 @@ scales linearly; `find_repeats` sees one shard, so repeats are found within a sh
 """
 from __future__ import annotations
 
-import numba as nb
 import numpy as np
 import pyarrow as pa
 from pydivsufsort import divsufsort
 
+from semel.jit import kernel
 from semel.text.tokens import SOLO, WORD, char_class, decode, fold_case, mix64, string_buffers
 
 _FNV_OFFSET = np.uint64(0xCBF29CE484222325)
@@ -48,7 +48,7 @@ _FNV_PRIME = np.uint64(0x100000001B3)
 MODES = ("first", "all", "mark")
 
 
-@nb.njit(nogil=True, cache=True)
+@kernel
 def _tokens(offsets: np.ndarray, data: np.ndarray, out_hash: np.ndarray, out_start: np.ndarray,
             out_end: np.ndarray, out_clean: np.ndarray, tok_offsets: np.ndarray) -> int:
     """Tokens with byte offsets. out_clean[t] = 1 when a cut may start at token t: it is the first of its
@@ -146,7 +146,7 @@ def token_spans(texts: pa.Array | pa.ChunkedArray) -> Tokens:
     return Tokens(tok_offsets, h[:used].copy(), start[:used].copy(), end[:used].copy(), clean[:used].copy())
 
 
-@nb.njit(nogil=True, cache=True)
+@kernel
 def _sequence(sym: np.ndarray, tok_offsets: np.ndarray, seq: np.ndarray, nb_: np.ndarray) -> None:
     """Symbols with a barrier (0) after each document; nb_[p] = tokens from p to the next barrier."""
     ndocs = tok_offsets.shape[0] - 1
@@ -165,7 +165,7 @@ def _sequence(sym: np.ndarray, tok_offsets: np.ndarray, seq: np.ndarray, nb_: np
         nb_[p] = run
 
 
-@nb.njit(nogil=True, cache=True)
+@kernel
 def _encode(seq: np.ndarray, width: int, out: np.ndarray) -> None:
     for i in range(seq.shape[0]):
         v = seq[i]
@@ -173,7 +173,7 @@ def _encode(seq: np.ndarray, width: int, out: np.ndarray) -> None:
             out[i * width + j] = (v >> (8 * (width - 1 - j))) & 0xFF
 
 
-@nb.njit(nogil=True, cache=True)
+@kernel
 def _aligned(sa_bytes: np.ndarray, width: int, out: np.ndarray) -> int:
     n = 0
     for i in range(sa_bytes.shape[0]):
@@ -201,7 +201,7 @@ def suffix_array(seq: np.ndarray, alphabet: int) -> np.ndarray:
     return out
 
 
-@nb.njit(nogil=True, cache=True)
+@kernel
 def lcp_kasai(seq: np.ndarray, sa: np.ndarray) -> np.ndarray:
     """lcp[i] = length of the common prefix of suffixes sa[i-1] and sa[i] (lcp[0] = 0), in O(n)."""
     n = seq.shape[0]
@@ -224,7 +224,7 @@ def lcp_kasai(seq: np.ndarray, sa: np.ndarray) -> np.ndarray:
     return lcp
 
 
-@nb.njit(nogil=True, cache=True)
+@kernel
 def longest_previous_factor(sa: np.ndarray, lcp: np.ndarray) -> np.ndarray:
     """LPF[p] = longest prefix of suffix p that also starts at some q < p (Crochemore, Ilie & Smyth 2008:
     one stack pass over the suffix array). Overwrites `lcp`."""
@@ -254,7 +254,7 @@ def longest_previous_factor(sa: np.ndarray, lcp: np.ndarray) -> np.ndarray:
     return lpf
 
 
-@nb.njit(nogil=True, cache=True)
+@kernel
 def _cover_first(lpf: np.ndarray, nb_: np.ndarray, k: int, covered: np.ndarray) -> None:
     end = 0
     for p in range(lpf.shape[0]):
@@ -264,7 +264,7 @@ def _cover_first(lpf: np.ndarray, nb_: np.ndarray, k: int, covered: np.ndarray) 
         covered[p] = 1 if p < end else 0
 
 
-@nb.njit(nogil=True, cache=True)
+@kernel
 def _cover_all(sa: np.ndarray, lcp: np.ndarray, nb_: np.ndarray, k: int, covered: np.ndarray) -> None:
     n = sa.shape[0]
     reach = np.zeros(n, np.int32)
@@ -285,7 +285,7 @@ def _cover_all(sa: np.ndarray, lcp: np.ndarray, nb_: np.ndarray, k: int, covered
 _NONE = np.int32(2**31 - 1)
 
 
-@nb.njit(nogil=True, cache=True)
+@kernel
 def _doc_numbers(tok_offsets: np.ndarray, n: int) -> np.ndarray:
     """The document of every position of the barrier-separated sequence (its barrier included)."""
     out = np.empty(n, np.int32)
@@ -294,7 +294,7 @@ def _doc_numbers(tok_offsets: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
-@nb.njit(nogil=True, cache=True)
+@kernel
 def _longest_from_earlier_doc(sa: np.ndarray, lcp: np.ndarray, doc: np.ndarray) -> np.ndarray:
     """best[p] = longest common prefix of suffix p with a suffix starting in an earlier document.
 
@@ -328,7 +328,7 @@ def _longest_from_earlier_doc(sa: np.ndarray, lcp: np.ndarray, doc: np.ndarray) 
     return best
 
 
-@nb.njit(nogil=True, cache=True)
+@kernel
 def _longest_from_other_doc(sa: np.ndarray, lcp: np.ndarray, doc: np.ndarray) -> np.ndarray:
     """best[p] = longest common prefix of suffix p with a suffix starting in another document: the nearest
     suffix-array neighbour on either side with a different document."""
@@ -352,7 +352,7 @@ def _longest_from_other_doc(sa: np.ndarray, lcp: np.ndarray, doc: np.ndarray) ->
     return best
 
 
-@nb.njit(nogil=True, cache=True)
+@kernel
 def _unbarrier(covered: np.ndarray, tok_offsets: np.ndarray, out: np.ndarray) -> None:
     for d in range(tok_offsets.shape[0] - 1):
         for t in range(tok_offsets[d], tok_offsets[d + 1]):
@@ -417,12 +417,12 @@ def find_repeats(hashes: np.ndarray, tok_offsets: np.ndarray, min_tokens: int = 
     return out
 
 
-@nb.njit(inline="always", cache=True)
+@kernel(inline=True)
 def _ws(b: int) -> bool:
     return b == 0x20 or 0x09 <= b <= 0x0D
 
 
-@nb.njit(nogil=True, cache=True)
+@kernel
 def _cut(offsets: np.ndarray, data: np.ndarray, tok_offsets: np.ndarray, start: np.ndarray, end: np.ndarray,
          clean: np.ndarray, dup: np.ndarray, remove: bool, out: np.ndarray, out_offsets: np.ndarray,
          doc_stats: np.ndarray, span_doc: np.ndarray, span_start: np.ndarray, span_end: np.ndarray
@@ -555,7 +555,7 @@ def cut(texts: pa.Array | pa.ChunkedArray, tokens: Tokens, dup: np.ndarray, remo
 MAX_PASSES = 8
 
 
-@nb.njit(nogil=True, cache=True)
+@kernel
 def _to_original(old_doc: np.ndarray, old_start: np.ndarray, old_end: np.ndarray, doc: np.ndarray,
                  start: np.ndarray, end: np.ndarray) -> None:
     """Map spans of the current texts (sorted) to the original texts, in place, through the earlier cuts
@@ -583,7 +583,7 @@ def _to_original(old_doc: np.ndarray, old_start: np.ndarray, old_end: np.ndarray
         end[j] = e + shift
 
 
-@nb.njit(nogil=True, cache=True)
+@kernel
 def _merge(doc: np.ndarray, start: np.ndarray, end: np.ndarray) -> int:
     """Merge overlapping or touching spans (sorted by document, then start) in place; returns the count."""
     n = 0

@@ -10,9 +10,10 @@ Hashes are plain 64-bit integer arithmetic, so they are identical on every platf
 """
 from __future__ import annotations
 
-import numba as nb
 import numpy as np
 import pyarrow as pa
+
+from semel.jit import kernel
 
 SEP, WORD, SOLO = 0, 1, 2
 _FNV_OFFSET = np.uint64(0xCBF29CE484222325)
@@ -22,7 +23,7 @@ _ROLL = np.uint64(0xFF51AFD7ED558CCD)
 _ROLL2 = np.uint64(0xC4CEB9FE1A85EC53)
 
 
-@nb.njit(inline="always", cache=True)
+@kernel(inline=True)
 def mix64(x: np.uint64) -> np.uint64:
     """splitmix64 finaliser: spreads every input bit over the whole word."""
     x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
@@ -30,7 +31,7 @@ def mix64(x: np.uint64) -> np.uint64:
     return x ^ (x >> np.uint64(31))
 
 
-@nb.njit(inline="always", cache=True)
+@kernel(inline=True)
 def fold_case(cp: int) -> int:
     """Lower-case the alphabets common in web text; everything else passes unchanged."""
     if cp < 0x80:
@@ -60,7 +61,7 @@ def fold_case(cp: int) -> int:
     return cp
 
 
-@nb.njit(inline="always", cache=True)
+@kernel(inline=True)
 def char_class(cp: int) -> int:
     """SEP for separators (whitespace, punctuation, symbols), SOLO for spaceless scripts, else WORD."""
     if cp < 0x80:
@@ -88,7 +89,7 @@ def char_class(cp: int) -> int:
     return WORD
 
 
-@nb.njit(inline="always", cache=True)
+@kernel(inline=True)
 def decode(data: np.ndarray, i: int, end: int) -> tuple[int, int]:
     """Decode one code point at `i`; malformed bytes decode to a separator (0x20) of length 1."""
     b0 = int(data[i])
@@ -119,7 +120,7 @@ def _ascii_tables() -> tuple[np.ndarray, np.ndarray]:
 _ASCII_CLASS, _ASCII_FOLD = _ascii_tables()
 
 
-@nb.njit(nogil=True, cache=True)
+@kernel
 def _doc_tokens(data: np.ndarray, start: int, end: int, out: np.ndarray, ascii_class: np.ndarray,
                 ascii_fold: np.ndarray, chars: bool) -> int:
     """Write the hashes of the tokens of data[start:end] into `out`; return how many.
@@ -180,7 +181,7 @@ def _doc_tokens(data: np.ndarray, start: int, end: int, out: np.ndarray, ascii_c
     return n
 
 
-@nb.njit(inline="always", cache=True)
+@kernel(inline=True)
 def _shingle(tokens: np.ndarray, i: int, n: int) -> np.uint64:
     """Order-sensitive hash of tokens[i:i+n]: token hashes are already mixed, so a multiply-add chain
     and one final mix suffice."""
@@ -190,7 +191,7 @@ def _shingle(tokens: np.ndarray, i: int, n: int) -> np.uint64:
     return mix64(h)
 
 
-@nb.njit(nogil=True, cache=True)
+@kernel
 def _shingle_docs(offsets: np.ndarray, data: np.ndarray, ngram: int, chars: bool, ascii_class: np.ndarray,
                   ascii_fold: np.ndarray, out: np.ndarray, out_offsets: np.ndarray,
                   exact: np.ndarray, tok_out: np.ndarray, tok_offsets: np.ndarray) -> int:

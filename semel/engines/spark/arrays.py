@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import numba as nb
 import numpy as np
 import pyarrow as pa
 
 from semel.cluster import components
 from semel.config import DedupConfig
+from semel.jit import kernel
 from semel.lsh import Scratch, longest_document, verdict_pairs
 from semel.weights import (
     Weights,
@@ -44,7 +44,7 @@ def packed(offsets: np.ndarray, values: np.ndarray) -> pa.Array:
                                  [None, pa.py_buffer(byte_off), pa.py_buffer(data.tobytes())])
 
 
-@nb.njit(nogil=True, cache=True)
+@kernel
 def bucket_pairs(offsets: np.ndarray, members: np.ndarray, max_bucket: int, window: int
                  ) -> tuple[np.ndarray, np.ndarray]:
     """The candidate pairs of buckets, exactly as `join_band` forms them: `members[offsets[k]:offsets[k+1]]`
@@ -71,7 +71,7 @@ def bucket_pairs(offsets: np.ndarray, members: np.ndarray, max_bucket: int, wind
     return left, right
 
 
-@nb.njit(nogil=True, cache=True)
+@kernel
 def interleave(a_off: np.ndarray, a_val: np.ndarray, b_off: np.ndarray, b_val: np.ndarray
                ) -> tuple[np.ndarray, np.ndarray]:
     """Ragged arrays of pairs laid out as documents 2i (a side) and 2i+1 (b side)."""
