@@ -15,7 +15,15 @@ from hypothesis import strategies as st
 
 from semel.cli import main
 from semel.jobs.lines import DEFAULT_MIN_CHARS, lines_file, threshold
-from semel.spans.lines import HashCounter, first_copies, keep_some_text, line_units, lookup, remove_units
+from semel.spans.lines import (
+    HashCounter,
+    first_copies,
+    keep_some_text,
+    line_units,
+    lookup,
+    remove_units,
+    whole_sentences,
+)
 
 FOOTERS = ["© RIPRODUZIONE RISERVATA", "Leggi anche: le notizie di oggi dalla provincia",
            "Cookie policy: this site uses cookies to improve your experience",
@@ -61,8 +69,71 @@ def apply(texts: list[str], min_docs: int, min_chars: int = 0, unit: str = "line
     remove, index = lookup(units, frequent, min_chars)
     if mode == "first":
         remove = first_copies(units, remove, index, np.zeros(frequent.size, bool))
+    remove = whole_sentences(units, remove)
     remove, _ = keep_some_text(units, remove, min_chars, len(texts))
     return remove_units(arr, units, remove).texts.to_pylist()
+
+
+def test_hard_wrapped_sentences_are_never_cut() -> None:
+    """A line found in many documents that is half of a hard-wrapped sentence stays (its other half would
+    be left dangling); when the whole sentence is frequent, it goes whole."""
+    half = "This flag argument must be specified if any of the other arguments in this group"
+    texts = []
+    names = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot"]  # digits would fold to one line
+    for i, name in enumerate(names):
+        ending = "are specified." if i % 2 else f"are given together with the {name} flag."
+        texts.append(f"--{name}=VALUE\n\nWhat the {name} option does.\n\n{half}\n{ending}\n\n"
+                     f"Footer line shared by every page of this manual.\n")
+    out = apply(texts, min_docs=3, min_chars=10)
+    for before, after in zip(texts, out, strict=True):
+        assert "Footer line shared" not in after  # a whole frequent line still goes
+        lines = before.splitlines()
+        ending = lines[lines.index(half) + 1]
+        if ending == "are specified.":  # the sentence is frequent as a whole (3 documents): it goes whole
+            assert half not in after and "are specified." not in after
+        else:  # its first half alone is frequent: the sentence stays whole
+            assert f"{half}\n{ending}" in after
+    # quotes and brackets after the full stop still close the sentence; lower case after it starts none
+    texts = [f"Shared boilerplate sentence that ends here (really).\nbody text {name} unique\n"
+             for name in names[:4]]
+    assert all("boilerplate" not in t for t in apply(texts, min_docs=3, min_chars=10))
+    # a short menu line before a long line was not wrapped there: it goes
+    texts = [f"Home - News - Sport - Weather\nlower-case text of article {name} that runs the full width.\n"
+             for name in names[:4]]
+    assert all("Home - News" not in t for t in apply(texts, min_docs=3, min_chars=10))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.booleans(), st.booleans(), st.booleans(), st.integers(0, 2)), min_size=1,
+                max_size=30))
+def test_whole_sentences_property(rows: list[tuple[bool, bool, bool, int]]) -> None:
+    """Removals only shrink; no chain of run-on lines is left partly removed; lines outside such a chain
+    keep their removal."""
+    from semel.spans.lines import Units
+
+    n = len(rows)
+    doc = np.cumsum([0] + [r[3] == 0 for r in rows[1:]]).astype(np.int64)
+    opens_lower = np.array([r[0] for r in rows])
+    ends_open = np.array([r[1] for r in rows])
+    remove = np.array([r[2] for r in rows])
+    z = np.zeros(n, np.int64)
+    units = Units(doc, z, z, z.astype(np.uint64), z, z, np.zeros(n, bool))
+    units.opens_lower, units.ends_open = opens_lower, ends_open  # widths all 0: every such line wrapped
+    out = whole_sentences(units, remove)
+    assert not (out & ~remove).any()
+    runs_on = [doc[i] == doc[i + 1] and ends_open[i] and opens_lower[i + 1] for i in range(n - 1)]
+    chains, current = [], [0]
+    for i in range(1, n):
+        if runs_on[i - 1]:
+            current.append(i)
+        else:
+            chains.append(current)
+            current = [i]
+    chains.append(current)
+    for chain in chains:
+        assert len({bool(out[i]) for i in chain}) == 1
+        if len({bool(remove[i]) for i in chain}) == 1:
+            assert all(out[i] == remove[i] for i in chain)
 
 
 def test_planted_footers_removed(tmp_path: Path) -> None:

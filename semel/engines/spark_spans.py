@@ -26,7 +26,14 @@ from semel.engines.spark.session import get_spark, is_connect
 from semel.jobs.lines import DEFAULT_MIN_CHARS, DEFAULT_MODE, threshold
 from semel.jobs.lines import MODES as LINES_MODES
 from semel.jobs.substrings import DEFAULT_MIN_TOKENS, shard_texts
-from semel.spans.lines import first_copies_at, keep_some_text, line_units, lookup, remove_units
+from semel.spans.lines import (
+    first_copies_at,
+    keep_some_text,
+    line_units,
+    lookup,
+    remove_units,
+    whole_sentences,
+)
 from semel.spans.suffix import MODES, remove_repeats, token_spans
 
 SPANS_TYPE = "array<struct<start:bigint,end:bigint>>"
@@ -80,6 +87,7 @@ def _remove_task(text_col: str, unit: str, fold_digits: bool, min_chars: int, mo
             if mode == "first":
                 doc_pos = batch.column(_POS).to_numpy(zero_copy_only=False).astype(np.int64)
                 remove = first_copies_at(units, remove, index, doc_pos, first_pos)
+            remove = whole_sentences(units, remove)
             remove, _ = keep_some_text(units, remove, min_chars, batch.num_rows)
             res = remove_units(texts, units, remove)
             out = _set_text(batch.drop_columns([_POS]), text_col, res.texts)

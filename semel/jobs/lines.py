@@ -45,6 +45,7 @@ from semel.spans.lines import (
     line_units,
     lookup,
     remove_units,
+    whole_sentences,
 )
 from semel.stages import StageStats, peak_rss_mb, summary_dict
 from semel.text.tokens import string_buffers
@@ -247,6 +248,7 @@ def _remove_batch(batch: pa.RecordBatch, unit: str, fold_digits: bool, min_chars
     remove, index = lookup(units, frequent, min_chars)
     if seen is not None:
         remove = first_copies(units, remove, index, seen)
+    remove = whole_sentences(units, remove)
     remove, whole = keep_some_text(units, remove, min_chars, batch.num_rows)
     summary.documents_kept_whole += whole
     _record_examples(texts, units, remove, index, examples)

@@ -222,15 +222,73 @@ def _units(offsets: np.ndarray, data: np.ndarray, paragraph: bool, fold_digits: 
     return n
 
 
-class Units:
-    """The units of a batch, in document then text order; byte offsets index the batch's UTF-8 buffer."""
+@kernel
+def _sentence_edges(data: np.ndarray, start: np.ndarray, end: np.ndarray, opens_lower: np.ndarray,
+                    ends_open: np.ndarray, width: np.ndarray, first_word: np.ndarray) -> None:
+    """Per line: whether its first visible character is a lower-case letter; whether it has text whose
+    last visible character does not close a sentence (. ! ? : ; or the CJK full stops, also before a
+    closing quote or bracket); its width and the width of its first word, in characters."""
+    for u in range(start.shape[0]):
+        a, b = start[u], end[u]
+        i = a
+        while i < b and (data[i] == 0x20 or 0x09 <= data[i] <= 0x0D):
+            i += 1
+        opens_lower[u] = False
+        ends_open[u] = False
+        width[u] = 0
+        first_word[u] = 0
+        if i == b:
+            continue
+        cp, _ = decode(data, i, b)
+        opens_lower[u] = _is_lower(cp)
+        j = b - 1
+        while j > i and (data[j] == 0x20 or 0x09 <= data[j] <= 0x0D):
+            j -= 1
+        in_word = True
+        for k in range(i, j + 1):
+            if data[k] < 0x80 or data[k] >= 0xC0:  # count code points, not bytes
+                width[u] += 1
+                if in_word and (data[k] == 0x20 or data[k] == 0x09):
+                    in_word = False
+                if in_word:
+                    first_word[u] += 1
+        while j > i:  # step back over closing quotes and brackets: " ' ) ] » ” ’
+            if data[j] in (0x22, 0x27, 0x29, 0x5D):
+                j -= 1
+            elif j - 1 > i and data[j] == 0xBB and data[j - 1] == 0xC2:
+                j -= 2
+            elif j - 2 > i and data[j] in (0x9D, 0x99) and data[j - 1] == 0x80 and data[j - 2] == 0xE2:
+                j -= 3
+            else:
+                break
+        c = data[j]
+        closed = c in (0x2E, 0x21, 0x3F, 0x3A, 0x3B)
+        if not closed and j >= 2 and data[j - 2] == 0xE3 and data[j - 1] == 0x80 and c == 0x82:  # 。
+            closed = True
+        if not closed and j >= 2 and data[j - 2] == 0xEF and data[j - 1] == 0xBC and c in (0x81, 0x9F):
+            closed = True  # ！ ？
+        ends_open[u] = not closed
 
-    __slots__ = ("doc", "start", "end", "hash", "chars", "tokens", "stays")
+
+class Units:
+    """The units of a batch, in document then text order; byte offsets index the batch's UTF-8 buffer.
+
+    For line units, `opens_lower`, `ends_open`, `width` and `first_word` (`_sentence_edges`) tell where a
+    hard-wrapped sentence runs on from one line to the next (`whole_sentences`); for paragraphs they are
+    all False or 0."""
+
+    __slots__ = ("doc", "start", "end", "hash", "chars", "tokens", "stays", "opens_lower", "ends_open",
+                 "width", "first_word")
 
     def __init__(self, doc: np.ndarray, start: np.ndarray, end: np.ndarray, hash: np.ndarray,
                  chars: np.ndarray, tokens: np.ndarray, stays: np.ndarray) -> None:
         self.doc, self.start, self.end = doc, start, end
         self.hash, self.chars, self.tokens, self.stays = hash, chars, tokens, stays
+        n = doc.shape[0]
+        self.opens_lower = np.zeros(n, np.bool_)
+        self.ends_open = np.zeros(n, np.bool_)
+        self.width = np.zeros(n, np.int64)
+        self.first_word = np.zeros(n, np.int64)
 
     def __len__(self) -> int:
         return int(self.doc.shape[0])
@@ -269,8 +327,32 @@ def line_units(texts: pa.Array | pa.ChunkedArray, unit: str = "line", fold_digit
     tokens = np.empty(cap, np.int64)
     stays = np.empty(cap, np.bool_)
     n = _units(offsets, data, unit == "paragraph", fold_digits, doc, start, end, h, chars, tokens, stays)
-    return Units(doc[:n].copy(), start[:n].copy(), end[:n].copy(), h[:n].copy(), chars[:n].copy(),
-                 tokens[:n].copy(), stays[:n].copy())
+    units = Units(doc[:n].copy(), start[:n].copy(), end[:n].copy(), h[:n].copy(), chars[:n].copy(),
+                  tokens[:n].copy(), stays[:n].copy())
+    if unit == "line":
+        _sentence_edges(data, units.start, units.end, units.opens_lower, units.ends_open, units.width,
+                        units.first_word)
+    return units
+
+
+def whole_sentences(units: Units, remove: np.ndarray) -> np.ndarray:
+    """`remove` without removals that would cut a hard-wrapped sentence. A line runs on into the next when
+    it ends without closing its sentence, the next starts in lower case, and the next line's first word
+    did not fit on it (a line wrapped at a width is at least as wide as the next one without its first
+    word; a short menu line is not wrapped). Lines that run on are chained, and a chain is removed whole
+    or not at all ("This flag must be specified if any of the other arguments in this group" / "are
+    specified.": removing the first line, found in many documents, would leave "are specified.")."""
+    if not remove.any():
+        return remove
+    wrapped = units.width[:-1] + 1 + units.first_word[1:] > units.width[1:]
+    runs_on = (units.doc[1:] == units.doc[:-1]) & units.ends_open[:-1] & units.opens_lower[1:] & wrapped
+    if not runs_on.any():
+        return remove
+    chain = np.cumsum(np.r_[True, ~runs_on]) - 1  # lines joined by runs_on share a chain
+    size = np.bincount(chain)
+    removed = np.bincount(chain, weights=remove)
+    cut = (removed > 0) & (removed < size)
+    return remove & ~cut[chain]
 
 
 def lookup(units: Units, frequent: np.ndarray, min_chars: int) -> tuple[np.ndarray, np.ndarray]:
