@@ -34,7 +34,9 @@ modes:
   with --within, "first" also cuts a later copy inside the same document and "all" every copy.
 
 cuts never split a word or a UTF-8 character: they are snapped inwards to whole words and take the
-punctuation and whitespace attached to them.
+punctuation and whitespace attached to them. With --align sentences (default) a repeated span is cut
+back further, to the whole sentences, lines and table cells it covers, so no cut leaves half a sentence
+("Requirement: " before it, "are specified." after it); --align words cuts the span itself (Lee et al.).
 
 what it writes:
   OUTPUT                 the documents, every input field passed through, plus substrings_removed
@@ -72,6 +74,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--within", action="store_true",
                    help="also cut spans repeated inside one document (default: only spans another "
                    "document has too)")
+    p.add_argument("--align", choices=("sentences", "words"), default="sentences",
+                   help="cut whole sentences, lines and table cells only (default), or any run of words")
     p.add_argument("--shard-mb", type=float, default=DEFAULT_SHARD_MB,
                    help=f"text per suffix array, in MB (default: {DEFAULT_SHARD_MB})")
     p.add_argument("--explain", action="store_true",
@@ -92,13 +96,14 @@ def run(args: argparse.Namespace) -> int:
             read_stdin_as(args)
             if args.engine == "spark":
                 summary = run_spans_on_spark("substrings", args, SubstringsSummary,
-                                             min_tokens=args.min_tokens, mode=args.mode, within=args.within)
+                                             min_tokens=args.min_tokens, mode=args.mode, within=args.within,
+                                             align=args.align)
             else:
                 summary = substrings_file(args.inputs, output, id_field=args.id_field,
                                           text_field=args.text_field, min_tokens=args.min_tokens,
                                           mode=args.mode, shard_mb=args.shard_mb, on_error=args.on_error,
                                           batch_size=args.batch_size, progress=args.progress,
-                                          explain=explain, within=args.within)
+                                          explain=explain, within=args.within, align=args.align)
     except ValueError as exc:
         raise SemelError(str(exc)) from None
     if output == "-":

@@ -177,7 +177,7 @@ def colocate_repeats(df: Any, text_col: str, min_tokens: int) -> Any:
             .withColumn(_LABEL, F.coalesce(_LABEL, _POS)))
 
 
-def _substrings_task(text_col: str, min_tokens: int, mode: str, within: bool
+def _substrings_task(text_col: str, min_tokens: int, mode: str, within: bool, align: str
                      ) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
     """mapInArrow task: one partition of whole components (sorted by label, then position) is one shard
     for `remove_repeats`; the helper columns are dropped."""
@@ -185,7 +185,7 @@ def _substrings_task(text_col: str, min_tokens: int, mode: str, within: bool
         shard = [b.drop_columns([_POS, _LABEL]) for b in batches if b.num_rows]
         if not shard:
             return
-        whole = remove_repeats(shard_texts(shard, text_col), min_tokens, mode, within=within)
+        whole = remove_repeats(shard_texts(shard, text_col), min_tokens, mode, within=within, align=align)
         lo = 0
         for batch in shard:
             res = whole.slice(lo, lo + batch.num_rows)
@@ -197,7 +197,8 @@ def _substrings_task(text_col: str, min_tokens: int, mode: str, within: bool
 
 
 def substrings_spark(df: Any, *, text_col: str = "text", min_tokens: int = DEFAULT_MIN_TOKENS,
-                     mode: str = "first", within: bool = False, order_col: str | None = None,
+                     mode: str = "first", within: bool = False, align: str = "sentences",
+                     order_col: str | None = None,
                      partitions: int | None = None) -> Any:
     """Repeated-passage removal on a DataFrame across the whole collection, whatever its partitioning:
     documents sharing a k-token window are co-located by connected component (`colocate_repeats`), and
@@ -216,4 +217,4 @@ def substrings_spark(df: Any, *, text_col: str = "text", min_tokens: int = DEFAU
     n = partitions or int(df.sparkSession.conf.get("spark.sql.shuffle.partitions"))
     return (labelled.repartition(n, _LABEL).sortWithinPartitions(_LABEL, _POS)
             .select(*df.columns, _POS, _LABEL)
-            .mapInArrow(_substrings_task(text_col, min_tokens, mode, within), schema))
+            .mapInArrow(_substrings_task(text_col, min_tokens, mode, within, align), schema))

@@ -33,7 +33,7 @@ from semel.io.formats import detect_format, output_format_for, work_size_bytes
 from semel.jit import sized_by
 from semel.jobs.lines import ExplainFn
 from semel.progress import ReadingBar
-from semel.spans.suffix import MAX_PASSES, MODES, Cut, _cut, remove_repeats
+from semel.spans.suffix import ALIGNS, MAX_PASSES, MODES, Cut, _cut, remove_repeats
 from semel.stages import StageStats, peak_rss_mb, summary_dict
 from semel.text.tokens import string_buffers
 
@@ -111,7 +111,8 @@ def substrings_file(inputs: str | Sequence[str], output: str = "-", *, id_field:
                     text_field: str = "text", min_tokens: int = DEFAULT_MIN_TOKENS, mode: str = "first",
                     shard_mb: float = DEFAULT_SHARD_MB, on_error: str = "fail", batch_size: int = 8192,
                     progress: bool | None = None, output_format: str | None = None,
-                    explain: ExplainFn | None = None, within: bool = False) -> SubstringsSummary:
+                    explain: ExplainFn | None = None, within: bool = False, align: str = "sentences"
+                    ) -> SubstringsSummary:
     """Cut every span of >= `min_tokens` tokens that occurs in more than one document (keeping it in the
     first document that has it with ``mode="first"``; with `within`, a span repeated inside one document
     too) from the documents and write them to `output` (a path, or "-" for stdout).
@@ -122,6 +123,8 @@ def substrings_file(inputs: str | Sequence[str], output: str = "-", *, id_field:
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+    if align not in ALIGNS:
+        raise ValueError(f"align must be one of {', '.join(ALIGNS)}, not {align!r}")
     if min_tokens < 1:
         raise ValueError("min_tokens must be at least 1")
     if shard_mb <= 0:
@@ -148,14 +151,14 @@ def substrings_file(inputs: str | Sequence[str], output: str = "-", *, id_field:
                 shard_bytes += int(offsets[-1] - offsets[0])
                 if shard_bytes >= budget:
                     stages.add("read", time.perf_counter() - t0)
-                    _process_shard(shard, shard_bytes, writer, min_tokens, mode, within, summary, stages,
-                                   explain)
+                    _process_shard(shard, shard_bytes, writer, min_tokens, mode, within, align, summary,
+                                   stages, explain)
                     bar.update(*shard)
                     shard, shard_bytes = [], 0
                     t0 = time.perf_counter()
             stages.add("read", time.perf_counter() - t0)
             if shard or summary.shards == 0:
-                _process_shard(shard, shard_bytes, writer, min_tokens, mode, within, summary, stages,
+                _process_shard(shard, shard_bytes, writer, min_tokens, mode, within, align, summary, stages,
                                explain)
                 bar.update(*shard)
     finally:
@@ -171,7 +174,7 @@ def substrings_file(inputs: str | Sequence[str], output: str = "-", *, id_field:
 
         summary.stats_path = write_run_stats(output, "substrings", {
             "inputs": paths, "id_field": id_field, "text_field": text_field, "min_tokens": min_tokens,
-            "mode": mode, "within": within, "shard_mb": shard_mb}, summary.to_dict())
+            "mode": mode, "within": within, "align": align, "shard_mb": shard_mb}, summary.to_dict())
     return summary
 
 
@@ -181,14 +184,14 @@ def shard_texts(batches: Sequence[pa.RecordBatch], column: str) -> pa.Array:
 
 
 def _process_shard(shard: list[pa.RecordBatch], shard_bytes: int, writer: Any, min_tokens: int,
-                   mode: str, within: bool, summary: SubstringsSummary, stages: _Stages,
+                   mode: str, within: bool, align: str, summary: SubstringsSummary, stages: _Stages,
                    explain: ExplainFn | None) -> None:
     if not shard:
         return
     summary.shards += 1
     summary.largest_shard_bytes = max(summary.largest_shard_bytes, shard_bytes)
     t0 = time.perf_counter()
-    res = remove_repeats(shard_texts(shard, TEXT), min_tokens, mode, within=within)
+    res = remove_repeats(shard_texts(shard, TEXT), min_tokens, mode, within=within, align=align)
     summary.passes = max(summary.passes, res.passes)
     summary.unconverged_shards += not res.converged
     stages.add("suffix-array+cut", time.perf_counter() - t0)

@@ -40,6 +40,7 @@ import pyarrow as pa
 from pydivsufsort import divsufsort
 
 from semel.jit import kernel
+from semel.spans.lines import _is_lower
 from semel.text.tokens import SOLO, WORD, char_class, decode, fold_case, mix64, string_buffers
 
 _FNV_OFFSET = np.uint64(0xCBF29CE484222325)
@@ -534,10 +535,83 @@ class Cut:
         return pa.ListArray.from_arrays(pa.array(offs, pa.int32()), struct)
 
 
-def cut(texts: pa.Array | pa.ChunkedArray, tokens: Tokens, dup: np.ndarray, remove: bool = True) -> Cut:
+@kernel
+def _opens_unit(data: np.ndarray, tok_offsets: np.ndarray, start: np.ndarray, end: np.ndarray,
+                out: np.ndarray) -> None:
+    """out[t] = 1 when token t starts a sentence or a line: it is its document's first, or the bytes
+    since the previous token hold a sentence end (. ! ? or a CJK full stop) or a table cell border (|),
+    or a line break followed by
+    a mark (a table border, a bullet) or by anything but a lower-case letter (a hard-wrapped sentence runs
+    on over its line breaks)."""
+    for d in range(tok_offsets.shape[0] - 1):
+        for t in range(tok_offsets[d], tok_offsets[d + 1]):
+            if t == tok_offsets[d]:
+                out[t] = 1
+                continue
+            opens = 0
+            newline = False
+            symbol = False  # a table border, bullet or other mark after the line break starts a unit
+            for i in range(end[t - 1], start[t]):
+                c = data[i]
+                if newline and not (c == 0x20 or 0x09 <= c <= 0x0D):
+                    symbol = True
+                if c == 0x7C:  # a table cell border
+                    opens = 1
+                elif c == 0x2E or c == 0x21 or c == 0x3F:
+                    # a full stop between letters or digits is an abbreviation or a number ("e.g", "3.5")
+                    if not (c == 0x2E and i + 1 == start[t] and i == end[t - 1]):
+                        opens = 1
+                elif c == 0x0A:
+                    newline = True
+                elif c == 0xE3 and i + 2 < start[t] and data[i + 1] == 0x80 and data[i + 2] == 0x82:
+                    opens = 1  # 。
+                elif c == 0xEF and i + 2 < start[t] and data[i + 1] == 0xBC and data[i + 2] in (0x81, 0x9F):
+                    opens = 1  # ！ ？
+            if opens == 0 and newline:
+                cp, _ = decode(data, start[t], end[t])
+                opens = 1 if symbol or not _is_lower(cp) else 0
+            out[t] = opens
+
+
+@kernel
+def _snap_to_units(dup: np.ndarray, opens: np.ndarray, tok_offsets: np.ndarray, out: np.ndarray) -> None:
+    """Each run of `dup` tokens shrunk to the whole sentences and lines inside it (`_opens_unit`): it
+    starts at a token that opens a unit and ends before one (or at its document's end); what is left of
+    a sentence the run only partly covers stays."""
+    out[:] = 0
+    for d in range(tok_offsets.shape[0] - 1):
+        ta, tb = tok_offsets[d], tok_offsets[d + 1]
+        t = ta
+        while t < tb:
+            if dup[t] == 0:
+                t += 1
+                continue
+            a = t
+            while t < tb and dup[t] != 0:
+                t += 1
+            b = t
+            while a < b and opens[a] == 0:
+                a += 1
+            if b < tb:
+                while b > a and opens[b] == 0:
+                    b -= 1
+            for i in range(a, b):
+                out[i] = 1
+
+
+def cut(texts: pa.Array | pa.ChunkedArray, tokens: Tokens, dup: np.ndarray, remove: bool = True,
+        whole_sentences: bool = True) -> Cut:
     """Cut the runs of `dup` tokens out of the texts (or only record them if not `remove`), snapped to
-    whole words: a cut never starts or ends inside a word and never splits a UTF-8 sequence."""
+    whole words: a cut never starts or ends inside a word and never splits a UTF-8 sequence. With
+    `whole_sentences`, a run is first shrunk to the sentences and lines it covers whole, so no cut leaves
+    half a sentence behind ("Requirement: " before a cut passage)."""
     offsets, data = string_buffers(texts)
+    if whole_sentences and dup.size:
+        opens = np.empty(dup.shape[0], np.uint8)
+        _opens_unit(data, tokens.offsets, tokens.start, tokens.end, opens)
+        snapped = np.empty_like(dup)
+        _snap_to_units(dup, opens, tokens.offsets, snapped)
+        dup = snapped
     ndocs = len(offsets) - 1
     out = np.empty(max(int(offsets[-1] - offsets[0]), 1), np.uint8)
     out_offsets = np.empty(ndocs + 1, np.int64)
@@ -553,6 +627,7 @@ def cut(texts: pa.Array | pa.ChunkedArray, tokens: Tokens, dup: np.ndarray, remo
 
 
 MAX_PASSES = 8
+ALIGNS = ("sentences", "words")
 
 
 @kernel
@@ -615,9 +690,11 @@ def _compose(old: Cut, new: Cut) -> Cut:
 
 
 def remove_repeats(texts: pa.Array | pa.ChunkedArray, min_tokens: int = 50, mode: str = "first",
-                   max_passes: int = MAX_PASSES, within: bool = False) -> Cut:
+                   max_passes: int = MAX_PASSES, within: bool = False, align: str = "sentences") -> Cut:
     """Cut repeated spans of >= `min_tokens` tokens from the texts (one shard) until none is left; a span
     counts as repeated when another document has it (with `within`, also when its own document does).
+    `align`: "sentences" (default) cuts only the whole sentences, lines and table cells a repeated span
+    covers (`cut`); "words" cuts the span itself, snapped to whole words (Lee et al.'s exact substrings).
 
     One pass of `find_repeats` + `cut` can join the text around a cut into a new repeat, so ``first`` and
     ``all`` repeat the pass on its output until a pass removes nothing: the result is a fixed point
@@ -631,11 +708,14 @@ def remove_repeats(texts: pa.Array | pa.ChunkedArray, min_tokens: int = 50, mode
         raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
     if max_passes < 1:
         raise ValueError("max_passes must be at least 1")
+    if align not in ALIGNS:
+        raise ValueError(f"align must be one of {', '.join(ALIGNS)}, not {align!r}")
+    whole = align == "sentences"
     if isinstance(texts, pa.ChunkedArray):
         texts = texts.combine_chunks() if texts.num_chunks != 1 else texts.chunk(0)
     tok = token_spans(texts)
     res = cut(texts, tok, find_repeats(tok.hash, tok.offsets, min_tokens, mode, within),
-              remove=mode != "mark")
+              remove=mode != "mark", whole_sentences=whole)
     if mode == "mark":
         return res
     while res.span_doc.size:  # the last pass removed something: look again
@@ -643,7 +723,8 @@ def remove_repeats(texts: pa.Array | pa.ChunkedArray, min_tokens: int = 50, mode
             res.converged = False
             break
         tok = token_spans(res.texts)
-        nxt = cut(res.texts, tok, find_repeats(tok.hash, tok.offsets, min_tokens, mode, within))
+        nxt = cut(res.texts, tok, find_repeats(tok.hash, tok.offsets, min_tokens, mode, within),
+                  whole_sentences=whole)
         if not nxt.span_doc.size:
             res.passes += 1
             break
