@@ -59,7 +59,7 @@ class DedupConfig:
     max_gap: int = 15
     max_trailing: float = 0.45
     template_min: int = 3
-    short: int = 20
+    short: int = 30
     df_weights: bool = True
     keep: str = "first"
     exact: bool = True

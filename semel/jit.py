@@ -62,7 +62,11 @@ class Kernel:
     def __getattr__(self, name: str) -> Any:
         # numba's own passes read the dispatcher's attributes off the global they find: `targetoptions`
         # (without it, inline="always" kernels were no longer inlined: verification ran 12% slower)
-        return getattr(self.__dict__["dispatcher"], name)
+        try:
+            dispatcher = self.__dict__["dispatcher"]
+        except KeyError:  # not initialised (a copy being built): no attribute to forward
+            raise AttributeError(name) from None
+        return getattr(dispatcher, name)
 
     def __reduce__(self) -> tuple[Any, tuple[str, str]]:
         return _kernel_named, (self.__module__, self.__qualname__)

@@ -42,7 +42,7 @@ def _tasks() -> list[tuple[str, Callable[[], Any]]]:
         ("line hashes", lambda: spark_spans._hash_task("text", "line", True, 10)),
         ("line removal", lambda: spark_spans._remove_task("text", "line", True, 10, "remove", None)),
         ("windows", lambda: spark_spans._windows_task("text", 20)),
-        ("substrings", lambda: spark_spans._substrings_task("text", 20, "remove", False)),
+        ("substrings", lambda: spark_spans._substrings_task("text", 20, "remove", False, "sentences")),
         ("spans write", lambda: spans_job._write_task("lines", {}, "r", "w", spec, "jsonl", {})),
     ]
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 
 from semel.commands.common import (
     add_engine_arguments,
@@ -12,7 +13,11 @@ from semel.commands.common import (
     read_stdin_as,
     report,
 )
+from semel.config import DedupConfig
 from semel.errors import SemelError
+
+#: The settings' defaults, from the one place they are defined (the command line shows and uses them).
+D = {f.name: f.default for f in dataclasses.fields(DedupConfig)}
 
 EPILOG = """\
 what it writes (OUT/):
@@ -48,46 +53,47 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    "several form one collection")
     p.add_argument("-o", "--output", required=True, metavar="OUT", help="output folder")
     add_field_arguments(p)
-    p.add_argument("--threshold", type=float, default=0.3,
+    p.add_argument("--threshold", type=float, default=D["threshold"],
                    help="similarity of word-3-gram sets (Jaccard, each shingle weighted down the more "
                    "documents share it; see --no-df-weights) at or above which two documents are "
-                   "duplicates, if they also pass the copy-shape and template tests (default: 0.3; "
-                   "see `semel params`)")
+                   "duplicates, if they also pass the copy-shape and template tests "
+                   f"(default: {D['threshold']}; see `semel params`)")
     p.add_argument("--ngram", type=positive_int, default=None,
                    help="tokens per shingle (default: 3 words, or 5 characters with --shingle char)")
     p.add_argument("--shingle", choices=("word", "char"), default="word",
                    help="word n-grams (default; scripts without spaces use characters anyway) or "
                    "character n-grams of letters and digits")
-    p.add_argument("--exact-level", choices=("tokens", "standard", "whitespace", "none"), default="tokens",
+    p.add_argument("--exact-level", choices=("tokens", "standard", "whitespace", "none"),
+                   default=D["exact_level"],
                    help="what an exact copy is: the same words in order whatever the case, spacing or "
                    "punctuation (tokens, default); the same text after NFKC, quote folding, whitespace "
                    "collapsing and case folding (standard); after whitespace collapsing only; or the same "
                    "bytes (none)")
-    p.add_argument("--num-perm", type=positive_int, default=256,
-                   help="MinHash bins, a power of two (default: 256)")
+    p.add_argument("--num-perm", type=positive_int, default=D["num_perm"],
+                   help=f"MinHash bins, a power of two (default: {D['num_perm']})")
     p.add_argument("--bands", type=positive_int, help="LSH bands (default: derived from --threshold)")
     p.add_argument("--rows", type=positive_int, help="LSH rows per band (default: derived from --threshold)")
     p.add_argument("--containment", type=float, default=None,
                    help="also call a pair duplicate when the smaller shingle set is contained in the larger "
                    "at this share (catches truncated copies; off by default, see README)")
-    p.add_argument("--max-gap", type=int_at_least(-1), default=15,
+    p.add_argument("--max-gap", type=int_at_least(-1), default=D["max_gap"],
                    help="copy-shape test: the longest run of shingles one document may have that the other "
-                   "lacks, on the better-covered side (default: 15; -1 turns the test off)")
-    p.add_argument("--max-trailing", type=float, default=0.45,
+                   f"lacks, on the better-covered side (default: {D['max_gap']}; -1 turns the test off)")
+    p.add_argument("--max-trailing", type=float, default=D["max_trailing"],
                    help="copy-shape test: the share of the longer document allowed missing at its end, "
-                   "e.g. a truncated copy (default: 0.45)")
-    p.add_argument("--template-min", type=int, default=3,
+                   f"e.g. a truncated copy (default: {D['max_trailing']})")
+    p.add_argument("--template-min", type=int, default=D["template_min"],
                    help="template test: two documents are instances of one template, not copies, when on "
                    "both sides words the other side lacks recur at least this often (a name, command or "
-                   "value substituted throughout); 0 turns the test off (default: 3)")
-    p.add_argument("--short", type=int, default=20,
+                   f"value substituted throughout); 0 turns the test off (default: {D['template_min']})")
+    p.add_argument("--short", type=int, default=D["short"],
                    help="documents with fewer shingles than this need similarity 0.5, rising linearly back "
                    "to --threshold at twice this many: a shared phrase makes short texts look alike "
-                   "(default: 20; 0 turns it off)")
+                   f"(default: {D['short']}; 0 turns it off)")
     p.add_argument("--no-df-weights", dest="df_weights", action="store_false",
                    help="plain Jaccard: do not discount shingles that many documents of the collection "
                    "share (licence text, templates, site boilerplate)")
-    p.add_argument("--keep", default="first",
+    p.add_argument("--keep", default=D["keep"],
                    help="which document of a cluster to keep: first (input order, default), longest, "
                    "or field:NAME (highest numeric value); ties go to the smallest id")
     p.add_argument("--no-exact", dest="exact", action="store_false", help="skip the exact stage")

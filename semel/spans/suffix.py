@@ -419,6 +419,17 @@ def find_repeats(hashes: np.ndarray, tok_offsets: np.ndarray, min_tokens: int = 
 
 
 @kernel(inline=True)
+def _next_run(dup: np.ndarray, t: int, tb: int) -> tuple[int, int]:
+    """The next run [a, b) of nonzero `dup` at or after token t, before tb (a == b == tb when none)."""
+    while t < tb and dup[t] == 0:
+        t += 1
+    a = t
+    while t < tb and dup[t] != 0:
+        t += 1
+    return a, t
+
+
+@kernel(inline=True)
 def _ws(b: int) -> bool:
     return b == 0x20 or 0x09 <= b <= 0x0D
 
@@ -441,14 +452,11 @@ def _cut(offsets: np.ndarray, data: np.ndarray, tok_offsets: np.ndarray, start: 
         t = ta
         removed_chars = 0
         removed_tokens = 0
-        while t < tb:
-            if dup[t] == 0:
-                t += 1
-                continue
-            a = t
-            while t < tb and dup[t] != 0:
-                t += 1
-            b = t  # tokens [a, b) are repeated
+        while True:
+            a, b = _next_run(dup, t, tb)  # tokens [a, b) are repeated
+            if a == tb:
+                break
+            t = b
             while a < b and clean[a] == 0:
                 a += 1
             while b > a and not (b == tb or clean[b] != 0):
@@ -582,14 +590,11 @@ def _snap_to_units(dup: np.ndarray, opens: np.ndarray, tok_offsets: np.ndarray, 
     for d in range(tok_offsets.shape[0] - 1):
         ta, tb = tok_offsets[d], tok_offsets[d + 1]
         t = ta
-        while t < tb:
-            if dup[t] == 0:
-                t += 1
-                continue
-            a = t
-            while t < tb and dup[t] != 0:
-                t += 1
-            b = t
+        while True:
+            a, b = _next_run(dup, t, tb)
+            if a == tb:
+                break
+            t = b
             while a < b and opens[a] == 0:
                 a += 1
             if b < tb:
