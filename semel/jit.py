@@ -11,6 +11,9 @@ cache after that.
 the dispatcher (numba sees a `Kernel` global as its dispatcher), interpreted kernels through `Kernel`,
 which stays interpreted while `interpreted` is active.
 
+The switch is process-wide (kernels run in worker threads): a small job run while a large one runs in
+another thread of the same process makes the large one interpreted until the small one ends.
+
 ``SEMEL_JIT`` overrides the choice: ``auto`` (default), ``always`` (compile even for tiny work) or
 ``never`` (interpret everything: slow, for debugging a kernel with pdb or coverage).
 """

@@ -180,3 +180,19 @@ def test_inline_kernels_are_inlined() -> None:
     assert _double.dispatcher.signatures == []  # inlined: never compiled on its own
     with jit.interpreted():
         assert _call_double(20) == 41
+
+
+def test_index_and_against_interpreted_equal_compiled(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A small incremental run (--index, then --against it) looks documents up in the saved index with the
+    index kernels: interpreted they find what compiled ones find (every document of the second run)."""
+    path = tmp_path / "in.jsonl"
+    write_jsonl(str(path), _boilerplate_corpus(3))
+    tables = {}
+    for mode in ("never", "always"):
+        monkeypatch.setenv("SEMEL_JIT", mode)
+        semel.dedup(str(path), str(tmp_path / f"{mode}-1"), index=True)
+        semel.dedup(str(path), str(tmp_path / f"{mode}-2"), against=str(tmp_path / f"{mode}-1" / "index"))
+        tables[mode] = pq.read_table(tmp_path / f"{mode}-2" / "clusters.parquet")
+    assert tables["never"].equals(tables["always"])
+    assert set(tables["never"].column("reason").to_pylist()) == {"seen"}
