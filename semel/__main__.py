@@ -2,4 +2,4 @@
 from semel.cli import main
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -32,6 +32,8 @@ import numba as nb
 from numba.core import types
 from numba.extending import typeof_impl
 
+from semel.errors import SemelError
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 #: Work up to this many bytes of input runs interpreted when ``SEMEL_JIT`` is ``auto`` and the job's
@@ -111,7 +113,7 @@ def mode() -> str:
     aliases = {"1": "always", "0": "never", "yes": "always", "no": "never"}
     value = aliases.get(value, value)
     if value not in ("auto", "always", "never"):
-        raise ValueError(f"SEMEL_JIT={value!r}: use auto, always or never")
+        raise SemelError(f"SEMEL_JIT={value!r}: use auto, always or never")
     return value
 
 

@@ -15,6 +15,7 @@ import pytest
 
 import semel
 from semel import jit
+from semel.errors import SemelError
 from semel.index.query import pread_hits
 from semel.io.formats import work_size_bytes
 from semel.lsh import verdict_pairs
@@ -109,7 +110,7 @@ def test_policy(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SEMEL_JIT", "always")
     assert not jit.should_interpret(10)
     monkeypatch.setenv("SEMEL_JIT", "sometimes")
-    with pytest.raises(ValueError, match="SEMEL_JIT"):
+    with pytest.raises(SemelError, match="SEMEL_JIT"):
         jit.should_interpret(10)
 
 
@@ -146,6 +147,16 @@ def test_compiled_only_kernel_stays_compiled(tmp_path: Path) -> None:
     finally:
         os.close(fd)
     assert n == 5 and out[:5].tolist() == [12, 13, 14, 30, 31]
+
+
+def test_bad_semel_jit_is_a_one_line_error(tmp_path: Path) -> None:
+    env = dict(os.environ, SEMEL_JIT="sometimes")
+    for job in (["dedup", "examples/news.jsonl", "-o", str(tmp_path / "d")],
+                ["lines", "examples/news.jsonl", "-o", str(tmp_path / "l.jsonl")]):
+        proc = subprocess.run([sys.executable, "-m", "semel", *job], cwd=ROOT, env=env, capture_output=True,
+                              text=True)
+        assert proc.returncode == 1
+        assert proc.stderr.splitlines() == ["semel: error: SEMEL_JIT='sometimes': use auto, always or never"]
 
 
 def test_first_run_compiles_nothing_for_small_work(tmp_path: Path) -> None:
