@@ -52,3 +52,15 @@ def test_substrings_across_many_partitions_match_one_local_shard(spark, mode: st
     got = sorted(out, key=lambda r: r["pos"])
     assert [r["text"] for r in got] == expected
     assert [[s.asDict() for s in r["substrings_removed"]] for r in got] == spans
+
+
+@pytest.mark.spark
+def test_unusable_settings_fail_before_any_spark_job(spark) -> None:
+    """The settings the local job refuses are refused on Spark too, at the call, not inside a task."""
+    from semel.engines.spark_spans import substrings_spark
+
+    df = spark.createDataFrame([("a", "some text")], "id string, text string")
+    for bad, message in (({"mode": "most"}, "mode must be"), ({"min_tokens": 0}, "min_tokens must"),
+                         ({"align": "paragraphs"}, "align must be")):
+        with pytest.raises(ValueError, match=message):
+            substrings_spark(df, **bad)

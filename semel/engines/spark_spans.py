@@ -34,7 +34,7 @@ from semel.spans.lines import (
     remove_units,
     whole_sentences,
 )
-from semel.spans.suffix import MODES, remove_repeats, token_spans
+from semel.spans.suffix import check_settings, remove_repeats, token_spans
 
 SPANS_TYPE = "array<struct<start:bigint,end:bigint>>"
 LINES_FIELDS = ("lines_removed bigint, chars_removed bigint, original_nlines bigint, original_length bigint, "
@@ -207,10 +207,7 @@ def substrings_spark(df: Any, *, text_col: str = "text", min_tokens: int = DEFAU
     Returns the documents (in no particular order) with the `substrings_removed` columns."""
     from pyspark.sql import functions as F
 
-    if mode not in MODES:
-        raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
-    if min_tokens < 1:
-        raise ValueError("min_tokens must be at least 1")
+    check_settings(mode, min_tokens, align)
     schema = _schema(df, SUBSTRINGS_FIELDS)
     pos = F.col(order_col).cast("bigint") if order_col else F.monotonically_increasing_id()
     labelled = colocate_repeats(df.withColumn(_POS, pos), text_col, min_tokens)

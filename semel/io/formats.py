@@ -225,12 +225,14 @@ COMPRESSION_RATIO = 8
 
 def work_size_bytes(inputs: str | Sequence[str]) -> int | None:
     """About how many bytes of records the inputs hold (compressed files count `COMPRESSION_RATIO` times
-    their size); None where that is unknown before reading (stdin, remote URLs)."""
+    their size); None where that is unknown before reading (stdin, remote URLs; file:// is local)."""
+    from semel.io.remote import is_url, local_name
+
     paths = [inputs] if isinstance(inputs, str) else list(inputs)
-    if any(p == "-" or "://" in str(p) for p in paths):
+    if any(p == "-" or is_url(p) for p in paths):
         return None
     total = 0
-    for path in map(str, paths):
+    for path in (local_name(str(p)) for p in paths):
         packed = split_compression(path)[1] is not None or _format_by_extension(path) == "parquet"
         total += _bytes_on_disk(path) * (COMPRESSION_RATIO if packed else 1)
     return total

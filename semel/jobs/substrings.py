@@ -33,7 +33,7 @@ from semel.io.formats import detect_format, output_format_for, work_size_bytes
 from semel.jit import sized_by
 from semel.jobs.lines import ExplainFn
 from semel.progress import ReadingBar
-from semel.spans.suffix import ALIGNS, MAX_PASSES, MODES, Cut, _cut, remove_repeats
+from semel.spans.suffix import MAX_PASSES, Cut, _cut, check_settings, remove_repeats
 from semel.stages import StageStats, peak_rss_mb, summary_dict
 from semel.text.tokens import string_buffers
 
@@ -121,12 +121,7 @@ def substrings_file(inputs: str | Sequence[str], output: str = "-", *, id_field:
     cuts are widened to whole words and their attached punctuation. Returns the run's summary; with a
     file output also writes `<output>.stats.json` and (with skipped records) `<output>.errors.jsonl`.
     """
-    if mode not in MODES:
-        raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
-    if align not in ALIGNS:
-        raise ValueError(f"align must be one of {', '.join(ALIGNS)}, not {align!r}")
-    if min_tokens < 1:
-        raise ValueError("min_tokens must be at least 1")
+    check_settings(mode, min_tokens, align)
     if shard_mb <= 0:
         raise ValueError("shard_mb must be positive")
     paths = [inputs] if isinstance(inputs, str) else list(inputs)

@@ -35,7 +35,17 @@ import numpy as np
 import pyarrow as pa
 
 from semel.jit import kernel
-from semel.text.tokens import SOLO, WORD, char_class, decode, fold_case, mix64, string_buffers
+from semel.text.tokens import (
+    SOLO,
+    WORD,
+    char_class,
+    cjk_full_stop,
+    decode,
+    fold_case,
+    is_lower,
+    mix64,
+    string_buffers,
+)
 
 _FNV_OFFSET = np.uint64(0xCBF29CE484222325)
 _FNV_PRIME = np.uint64(0x100000001B3)
@@ -51,18 +61,6 @@ def _is_space(cp: int) -> bool:
 
 #: Lines written in capitals with at most this many tokens are headings, never boilerplate.
 HEADING_TOKENS = 4
-
-
-@kernel(inline=True)
-def _is_lower(cp: int) -> bool:
-    """A lower-case letter of the alphabets `fold_case` knows (Latin, Greek, Cyrillic)."""
-    if cp < 0x80:
-        return 0x61 <= cp <= 0x7A
-    if 0xDF <= cp <= 0xFF:
-        return cp != 0xF7
-    if 0x100 <= cp <= 0x17F:
-        return fold_case(cp) == cp
-    return (0x3AC <= cp <= 0x3CE) or (0x430 <= cp <= 0x45F)
 
 
 @kernel(inline=True)
@@ -124,7 +122,7 @@ def _key(data: np.ndarray, a: int, b: int, fold_digits: bool) -> tuple[np.uint64
         prev_alnum = cls == WORD
         c_alnum = c_alnum or prev_alnum
         if cls == WORD:
-            if _is_lower(cp) or 0x30 <= cp <= 0x39:
+            if is_lower(cp) or 0x30 <= cp <= 0x39:
                 lower = True  # (or a digit: not a heading either)
             folded = fold_case(cp)
             if folded != cp:
@@ -240,7 +238,7 @@ def _sentence_edges(data: np.ndarray, start: np.ndarray, end: np.ndarray, opens_
         if i == b:
             continue
         cp, _ = decode(data, i, b)
-        opens_lower[u] = _is_lower(cp)
+        opens_lower[u] = is_lower(cp)
         j = b - 1
         while j > i and (data[j] == 0x20 or 0x09 <= data[j] <= 0x0D):
             j -= 1
@@ -261,13 +259,7 @@ def _sentence_edges(data: np.ndarray, start: np.ndarray, end: np.ndarray, opens_
                 j -= 3
             else:
                 break
-        c = data[j]
-        closed = c in (0x2E, 0x21, 0x3F, 0x3A, 0x3B)
-        if not closed and j >= 2 and data[j - 2] == 0xE3 and data[j - 1] == 0x80 and c == 0x82:  # 。
-            closed = True
-        if not closed and j >= 2 and data[j - 2] == 0xEF and data[j - 1] == 0xBC and c in (0x81, 0x9F):
-            closed = True  # ！ ？
-        ends_open[u] = not closed
+        ends_open[u] = not (data[j] in (0x2E, 0x21, 0x3F, 0x3A, 0x3B) or cjk_full_stop(data, j - 2, j + 1))
 
 
 class Units:

@@ -40,8 +40,17 @@ import pyarrow as pa
 from pydivsufsort import divsufsort
 
 from semel.jit import kernel
-from semel.spans.lines import _is_lower
-from semel.text.tokens import SOLO, WORD, char_class, decode, fold_case, mix64, string_buffers
+from semel.text.tokens import (
+    SOLO,
+    WORD,
+    char_class,
+    cjk_full_stop,
+    decode,
+    fold_case,
+    is_lower,
+    mix64,
+    string_buffers,
+)
 
 _FNV_OFFSET = np.uint64(0xCBF29CE484222325)
 _FNV_PRIME = np.uint64(0x100000001B3)
@@ -369,10 +378,7 @@ def find_repeats(hashes: np.ndarray, tok_offsets: np.ndarray, min_tokens: int = 
 
     `hashes` are token hashes in document order; `tok_offsets[d]:tok_offsets[d+1]` are document d's.
     """
-    if mode not in MODES:
-        raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
-    if min_tokens < 1:
-        raise ValueError("min_tokens must be at least 1")
+    check_settings(mode, min_tokens)
     n = int(hashes.shape[0])
     ndocs = int(tok_offsets.shape[0] - 1)
     out = np.zeros(n, np.uint8)
@@ -571,13 +577,11 @@ def _opens_unit(data: np.ndarray, tok_offsets: np.ndarray, start: np.ndarray, en
                         opens = 1
                 elif c == 0x0A:
                     newline = True
-                elif c == 0xE3 and i + 2 < start[t] and data[i + 1] == 0x80 and data[i + 2] == 0x82:
-                    opens = 1  # 。
-                elif c == 0xEF and i + 2 < start[t] and data[i + 1] == 0xBC and data[i + 2] in (0x81, 0x9F):
-                    opens = 1  # ！ ？
+                elif cjk_full_stop(data, i, start[t]):
+                    opens = 1
             if opens == 0 and newline:
                 cp, _ = decode(data, start[t], end[t])
-                opens = 1 if symbol or not _is_lower(cp) else 0
+                opens = 1 if symbol or not is_lower(cp) else 0
             out[t] = opens
 
 
@@ -633,6 +637,17 @@ def cut(texts: pa.Array | pa.ChunkedArray, tokens: Tokens, dup: np.ndarray, remo
 
 MAX_PASSES = 8
 ALIGNS = ("sentences", "words")
+
+
+def check_settings(mode: str, min_tokens: int, align: str = "sentences") -> None:
+    """ValueError naming the first unusable setting of a substrings run (every entry point checks before
+    reading anything)."""
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+    if min_tokens < 1:
+        raise ValueError("min_tokens must be at least 1")
+    if align not in ALIGNS:
+        raise ValueError(f"align must be one of {', '.join(ALIGNS)}, not {align!r}")
 
 
 @kernel
@@ -709,12 +724,9 @@ def remove_repeats(texts: pa.Array | pa.ChunkedArray, min_tokens: int = 50, mode
     (never seen: on DICE, 8 MB, k=50..10 needs 1-2 passes that cut, k=5 needs 3, plus the pass that finds
     nothing, which costs as much as the first).
     """
-    if mode not in MODES:
-        raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+    check_settings(mode, min_tokens, align)
     if max_passes < 1:
         raise ValueError("max_passes must be at least 1")
-    if align not in ALIGNS:
-        raise ValueError(f"align must be one of {', '.join(ALIGNS)}, not {align!r}")
     whole = align == "sentences"
     if isinstance(texts, pa.ChunkedArray):
         texts = texts.combine_chunks() if texts.num_chunks != 1 else texts.chunk(0)

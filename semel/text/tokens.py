@@ -62,6 +62,28 @@ def fold_case(cp: int) -> int:
 
 
 @kernel(inline=True)
+def is_lower(cp: int) -> bool:
+    """A lower-case letter of the alphabets `fold_case` knows (Latin, Greek, Cyrillic)."""
+    if cp < 0x80:
+        return 0x61 <= cp <= 0x7A
+    if 0xDF <= cp <= 0xFF:
+        return cp != 0xF7
+    if 0x100 <= cp <= 0x17F:
+        return fold_case(cp) == cp
+    return (0x3AC <= cp <= 0x3CE) or (0x430 <= cp <= 0x45F)
+
+
+@kernel(inline=True)
+def cjk_full_stop(data: np.ndarray, i: int, end: int) -> bool:
+    """Whether the UTF-8 bytes data[i:i + 3] (inside data[:end]) are a CJK sentence end: 。 ！ or ？."""
+    if i < 0 or i + 3 > end:
+        return False
+    if data[i] == 0xE3:
+        return data[i + 1] == 0x80 and data[i + 2] == 0x82
+    return data[i] == 0xEF and data[i + 1] == 0xBC and (data[i + 2] == 0x81 or data[i + 2] == 0x9F)
+
+
+@kernel(inline=True)
 def char_class(cp: int) -> int:
     """SEP for separators (whitespace, punctuation, symbols), SOLO for spaceless scripts, else WORD."""
     if cp < 0x80:
