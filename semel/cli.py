@@ -154,10 +154,11 @@ def _main(argv: list[str] | None) -> int:
         check_output_flags(args)
         if getattr(args, "engine", "local") == "local" and (
                 command in ("dedup", "lines", "substrings") or (command == "repair" and args.output)):
-            from semel.startup import arrow_without_pandas, numpy_small_pages
+            from semel.startup import arrow_without_pandas, numpy_small_pages, reuse_freed_memory
 
             arrow_without_pandas()
             numpy_small_pages()
+            reuse_freed_memory()
         with warnings.catch_warnings():
             warnings.simplefilter("always", SemelWarning)
             warnings.showwarning = _show_warning

@@ -19,18 +19,54 @@ import numpy as np
 import pyarrow as pa
 
 from semel.jit import kernel
-from semel.lsh import Scratch, estimate_at_least, longest_document, verify
+from semel.lsh import COPY, Scratch, estimate_at_least, longest_document, verify
 from semel.weights import Weights
+
+
+@kernel(inline=True)
+def pair_key(a: int, b: int) -> np.uint64:
+    """The pair (a, b) in this order (a verdict need not be symmetric) as one integer; a, b < 2**32."""
+    return (np.uint64(a) << np.uint64(32)) | np.uint64(b)
+
+
+@kernel(inline=True)
+def _find_key(keys: np.ndarray, key: np.uint64) -> int:
+    """The position of `key` in the sorted `keys`, or -1."""
+    i = np.searchsorted(keys, key)
+    return i if i < keys.shape[0] and keys[i] == key else -1
+
+
+class Verdicts:
+    """Verdicts already reached on document pairs (the cluster stage verifies most of the pairs the keep
+    stage asks about), looked up by `assign_components` instead of verifying again: same answers, less
+    work. Keyed by the ordered pair, since a verdict need not be symmetric."""
+
+    def __init__(self, left: np.ndarray, right: np.ndarray, codes: np.ndarray, sims: np.ndarray) -> None:
+        keys = (np.asarray(left, np.uint64) << np.uint64(32)) | np.asarray(right, np.uint64)
+        order = np.argsort(keys)
+        self.keys = np.ascontiguousarray(keys[order])
+        self.ok = np.ascontiguousarray(np.asarray(codes)[order] == COPY)
+        self.sims = np.ascontiguousarray(np.asarray(sims, np.float64)[order])
+
+    @classmethod
+    def none(cls) -> Verdicts:
+        return cls(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int8), np.zeros(0))
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return self.keys, self.ok, self.sims
 
 
 @kernel
 def assign_components(comp_offsets: np.ndarray, members: np.ndarray, offsets: np.ndarray, seq: np.ndarray,
                       exact: np.ndarray, use_exact: bool, mini: np.ndarray, min_agree: int, rule: np.ndarray,
-                      weights: tuple, scratch: tuple, kept_out: np.ndarray, sim_out: np.ndarray) -> None:
+                      weights: tuple, scratch: tuple, known: tuple, kept_out: np.ndarray,
+                      sim_out: np.ndarray) -> None:
     """For each component `members[comp_offsets[c]:comp_offsets[c+1]]` (document indices in keep-priority
     order): kept_out[p] = the document members[p] is removed for (itself when kept), sim_out[p] = their
     verified similarity (1.0 when kept or an exact copy). With `use_exact`, equal exact keys are copies
-    without verification."""
+    without verification. `known` (`Verdicts.arrays()`) holds pairs verified already, whose verdicts are
+    taken instead of verifying them again."""
+    known_keys, known_ok, known_sims = known
     longest = 0
     for c in range(comp_offsets.shape[0] - 1):
         longest = max(longest, comp_offsets[c + 1] - comp_offsets[c])
@@ -49,7 +85,11 @@ def assign_components(comp_offsets: np.ndarray, members: np.ndarray, offsets: np
                     break
                 if min_agree > 0 and not estimate_at_least(mini, d, k, min_agree):
                     continue
-                ok, jaccard = verify(offsets, seq, k, d, rule, weights, scratch)
+                j = _find_key(known_keys, pair_key(k, d))
+                if j >= 0:
+                    ok, jaccard = known_ok[j], known_sims[j]
+                else:
+                    ok, jaccard = verify(offsets, seq, k, d, rule, weights, scratch)
                 if ok:
                     found = k
                     sim = jaccard
@@ -89,9 +129,11 @@ def group_members(labels: np.ndarray, order: np.ndarray) -> tuple[np.ndarray, np
 
 def assign(labels: np.ndarray, order: np.ndarray, offsets: np.ndarray, seq: np.ndarray, exact: np.ndarray,
            use_exact: bool, mini: np.ndarray, min_agree: int, rule: np.ndarray,
-           weights: Weights | None = None, workers: int = 1) -> tuple[np.ndarray, np.ndarray]:
+           weights: Weights | None = None, workers: int = 1, known: Verdicts | None = None
+           ) -> tuple[np.ndarray, np.ndarray]:
     """(kept document index, verified similarity to it) for every document: `assign_components` over
-    the components of `labels`, visited in `order`, spread over `workers` threads."""
+    the components of `labels`, visited in `order`, spread over `workers` threads, taking the `known`
+    verdicts where they answer."""
     n = len(labels)
     kept = np.arange(n, dtype=np.int64)
     sim = np.ones(n, dtype=np.float64)
@@ -103,6 +145,7 @@ def assign(labels: np.ndarray, order: np.ndarray, offsets: np.ndarray, seq: np.n
     s_out = np.empty(len(members), dtype=np.float64)
     longest = longest_document(offsets)
     w = (weights or Weights.none()).arrays(len(offsets) - 1)  # shared by the workers: masses remembered once
+    verdicts = (known or Verdicts.none()).arrays()
     # contiguous runs of components with about equal member counts, one per worker
     cuts = np.searchsorted(comp_offsets, np.linspace(0, len(members), max(1, workers) + 1)[1:-1])
     bounds = np.unique(np.r_[0, cuts, ncomp])
@@ -114,7 +157,7 @@ def assign(labels: np.ndarray, order: np.ndarray, offsets: np.ndarray, seq: np.n
         ko = np.empty(b - a, dtype=np.int64)
         so = np.empty(b - a, dtype=np.float64)
         assign_components(sub - a, members[a:b], offsets, seq, exact, use_exact, mini, min_agree, rule,
-                          w, Scratch(longest).arrays(), ko, so)
+                          w, Scratch(longest).arrays(), verdicts, ko, so)
         k_out[a:b] = ko
         s_out[a:b] = so
 

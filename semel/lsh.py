@@ -661,9 +661,27 @@ def join_band(keys: np.ndarray, docs: np.ndarray, parent: np.ndarray, offsets: n
 
 def band_order(keys: np.ndarray, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """One band's keys and documents sorted by (key, document): the buckets `join_band` walks.
-    NumPy's sort releases the GIL, so bands are sorted on another core while one is joined."""
-    order = np.argsort(keys, kind="stable")
-    return np.ascontiguousarray(keys[order]), np.ascontiguousarray(docs[order])
+    NumPy's sort releases the GIL, so bands are sorted on another core while one is joined.
+
+    `docs` must be ascending. NumPy's default (SIMD) sort is two to three times faster than its stable
+    one on 64-bit keys; only the runs of equal keys, a small share, are then put back in document order."""
+    n = len(keys)
+    if n >= 1 << 31:  # the run-and-position keys below would overflow
+        order = np.argsort(keys, kind="stable")
+        return np.ascontiguousarray(keys[order]), np.ascontiguousarray(docs[order])
+    order = np.argsort(keys)
+    sorted_keys = keys[order]
+    tie = sorted_keys[1:] == sorted_keys[:-1]
+    if tie.any():
+        in_run = np.zeros(n, dtype=bool)
+        in_run[1:] = tie
+        in_run[:-1] |= tie
+        at = np.flatnonzero(in_run)
+        starts = np.where(np.r_[True, ~tie][at], at, 0)  # each run's first position, carried forward
+        run_of = np.maximum.accumulate(starts).astype(np.int64)
+        combined = np.sort(run_of * n + order[at])
+        order[at] = combined % n
+    return np.ascontiguousarray(sorted_keys), np.ascontiguousarray(docs[order])
 
 
 def min_agreement(threshold: float, width: int, sigmas: float = 4.0) -> int:

@@ -53,6 +53,28 @@ def numpy_small_pages() -> None:
     _set_huge_pages(False)
 
 
+def reuse_freed_memory() -> None:
+    """Keep freed memory in the process for the next batch instead of handing it back to Linux.
+
+    glibc serves blocks of 128 KiB and more (growing to 32 MiB) with fresh mmap'd pages and unmaps them on
+    free, and gives the top of its heap back above 128 KiB: every per-batch array then costs a page fault
+    and a zeroed page per 4 KiB. On the 200k news corpus that was 470k faults and 3 s of sys time; with
+    these two limits at 1 GiB, 200-260k faults, ~1.5 s sys and about a second of wall time less, for a
+    10-15% higher peak RSS. For the `semel` command only: a Python caller's process keeps its allocator
+    settings. No-op where the C library is not glibc."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return
+    m_trim_threshold, m_mmap_threshold = -1, -3
+    for option in (m_mmap_threshold, m_trim_threshold):
+        mallopt(ctypes.c_int(option), ctypes.c_int(1 << 30))
+
+
 @contextmanager
 def small_pages() -> Iterator[None]:
     """`numpy_small_pages` for the duration of one job called from Python, the caller's setting restored."""

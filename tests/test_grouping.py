@@ -8,8 +8,8 @@ from hypothesis import strategies as st
 
 from semel.cluster import components
 from semel.config import DedupConfig
-from semel.grouping import assign, priority_order
-from semel.lsh import Scratch, longest_document, verify
+from semel.grouping import Verdicts, assign, priority_order
+from semel.lsh import Scratch, longest_document, verdict, verify
 from semel.sketch import sketch_batch
 from semel.weights import Weights
 
@@ -70,6 +70,15 @@ def test_no_removal_without_a_direct_verified_reason(seed: int, chains: int, ste
     # the same answer with one worker and with the components listed in another order
     again, _ = assign(labels, order, offsets, seq, exact, True, mini, 0, RULE, workers=1)
     assert again.tolist() == kept.tolist()
+    # and when verdicts reached earlier (the cluster stage's, on some of the pairs) are taken instead
+    left, right = np.nonzero(rng.random((n, n)) < 0.5)
+    scratch = Scratch(longest_document(offsets)).arrays()
+    found = [verdict(offsets, seq, a, b, RULE, NONE.arrays(), scratch)
+             for a, b in zip(left, right, strict=True)]
+    known = Verdicts(left, right, np.array([c for c, _ in found], np.int8), np.array([s for _, s in found]))
+    reused, reused_sim = assign(labels, order, offsets, seq, exact, True, mini, 0, RULE, workers=2,
+                                known=known)
+    assert reused.tolist() == kept.tolist() and reused_sim.tolist() == sim.tolist()
 
 
 def test_a_chain_is_cut_where_the_ends_stop_being_copies() -> None:

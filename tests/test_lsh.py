@@ -104,3 +104,16 @@ def test_a_word_inserted_throughout_or_a_redaction_mark_is_still_a_copy() -> Non
     assert check([" ".join(base), " ".join(track)])[0]
     redacted = [w if rng.random() > 0.06 else "xxxx" for w in base]  # one mark for many different words
     assert check([" ".join(base), " ".join(redacted)])[0]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 12), max_size=300), st.integers(0, 2**32 - 1))
+def test_band_order_is_a_stable_sort_by_key(small_keys: list[int], seed: int) -> None:
+    """Few distinct keys, so runs of equal keys (the part put back in document order) are common."""
+    rng = np.random.default_rng(seed)
+    keys = np.array(small_keys, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+    docs = np.sort(rng.choice(10 * len(keys) + 1, len(keys), replace=False)).astype(np.int64)
+    expected = np.argsort(keys, kind="stable")
+    got_keys, got_docs = band_order(keys, docs)
+    assert got_keys.tolist() == keys[expected].tolist()
+    assert got_docs.tolist() == docs[expected].tolist()

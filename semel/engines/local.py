@@ -20,7 +20,7 @@ import io
 import os
 import shutil
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -46,7 +46,7 @@ from semel.engines.dedup_steps import (
 )
 from semel.engines.workdir import LocalFiles, StageRunner, WorkDir, fault_point, write_json
 from semel.errors import SemelError, escape
-from semel.grouping import assign, clusters_table, priority_order
+from semel.grouping import Verdicts, assign, clusters_table, priority_order
 from semel.index.against import Against, Seen, after_run, index_weights
 from semel.io import (
     CHANGED,
@@ -207,13 +207,14 @@ def _stage_cluster(cfg: DedupConfig, work: WorkDir) -> None:
         is_rep = np.ones(n, dtype=bool)
     counters = np.zeros(5, dtype=np.int64)
     weights = Weights.none()
-    # verified candidates that failed a test: (left, right, verdict code, similarity) per band
-    rejected = [(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int8), np.zeros(0))]
+    # verified candidates: (left, right, verdict code, similarity) per band
+    verified = [(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int8), np.zeros(0))]
     if cfg.near and n:
         offsets, seq = _load_sequences(parts)
         mini = _load_rows(parts, "mini")
         longest = longest_document(offsets)
-        scratches = [Scratch(longest).arrays() for _ in range(cfg.workers)]
+        # two sets of buffers: band b is verified while band b - 1 may still be
+        scratches = [[Scratch(longest).arrays() for _ in range(cfg.workers)] for _ in range(2)]
         reps = np.flatnonzero(is_rep & (np.diff(offsets) > 0)).astype(np.int64)
         weights = (index_weights(cfg.against) if cfg.against  # frozen with the index it runs against
                    else collection_weights(offsets, seq, reps, exact[:, 0], cfg.ngram, cfg.workers)
@@ -225,42 +226,57 @@ def _stage_cluster(cfg: DedupConfig, work: WorkDir) -> None:
 
         warrays = weights.arrays(len(offsets) - 1)  # one mass array for all workers (semel.lsh.overlap)
 
-        def verify_chunk(args: tuple[np.ndarray, np.ndarray, tuple]) -> tuple[np.ndarray, np.ndarray]:
-            left, right, scratch = args
+        def verify_chunk(left: np.ndarray, right: np.ndarray, scratch: tuple
+                         ) -> tuple[np.ndarray, np.ndarray]:
             codes = np.zeros(len(left), dtype=np.int8)
             sims = np.zeros(len(left), dtype=np.float64)
             verdict_pairs(left, right, offsets, seq, rule, warrays, scratch, codes, sims)
             return codes, sims
 
-        # per band: candidates not yet joined (sequential), verified on all cores, then joined; the
-        # components are those of all verified pairs, whatever the order or the number of workers
+        def verify_band(left: np.ndarray, right: np.ndarray, scratch_set: list) -> list[Future]:
+            bounds = np.linspace(0, len(left), len(scratch_set) + 1).astype(int)
+            return [pool.submit(verify_chunk, left[s:t], right[s:t], scratch_set[w])
+                    for w, (s, t) in enumerate(zip(bounds[:-1], bounds[1:], strict=True))]
+
+        def join(left: np.ndarray, right: np.ndarray, futures: list[Future]) -> None:
+            verdicts = [f.result() for f in futures]
+            codes = np.concatenate([c for c, _ in verdicts])
+            sims = np.concatenate([s for _, s in verdicts])
+            ok = codes == COPY
+            union_pairs(parent, left[ok], right[ok])
+            verified.append((left, right, codes, sims))
+            counters[2] += int(ok.sum())
+            bar.update(1)
+
+        # Band b's candidates (pairs not yet joined, drawn on this thread) are drawn while band b - 1 is
+        # verified on the workers, so they see exactly the joins of bands up to b - 2: deterministic, and
+        # a superset of what a strictly sequential pass verifies whose extra pairs were joined by band
+        # b - 1. The components are those of all verified pairs, whatever the order or the workers.
         with ThreadPoolExecutor(max_workers=max(2, cfg.workers)) as pool:
             sorted_bands = _ordered_map(pool, lambda b: band_order(_load_band(parts, b)[reps], reps),
                                         iter(range(bands)), 2)
             seen = new_pair_set()
-            for keys, docs in sorted_bands:
+            pending: tuple[np.ndarray, np.ndarray, list[Future]] | None = None
+            for band, (keys, docs) in enumerate(sorted_bands):
                 left, right, seen = band_candidates(keys, docs, parent, mini, min_agree, cfg.max_bucket,
                                                     cfg.bucket_window, seen, counters)
-                bounds = np.linspace(0, len(left), len(scratches) + 1).astype(int)
-                chunks = [(left[s:t], right[s:t], scratches[w])
-                          for w, (s, t) in enumerate(zip(bounds[:-1], bounds[1:], strict=True))]
-                verdicts = list(pool.map(verify_chunk, chunks))  # one per worker, empty ones included
-                codes = np.concatenate([c for c, _ in verdicts])
-                sims = np.concatenate([s for _, s in verdicts])
-                ok = codes == COPY
-                union_pairs(parent, left[ok], right[ok])
-                rejected.append((left[~ok], right[~ok], codes[~ok], sims[~ok]))
-                counters[2] += int(ok.sum())
-                bar.update(1)
+                futures = verify_band(left, right, scratches[band % 2])
+                if pending is not None:
+                    join(*pending)
+                pending = (left, right, futures)
+            if pending is not None:
+                join(*pending)
         bar.close()
     labels = roots(parent)
     out = work.path("cluster")
     os.makedirs(out, exist_ok=True)
-    with atomic_path(os.path.join(out, "labels.npy")) as tmp, open(tmp, "wb") as f:
-        np.save(f, labels, allow_pickle=False)
+    left, right, codes, sims = (np.concatenate(c) for c in zip(*verified, strict=True))
     with atomic_path(os.path.join(out, REJECTED_FILE)) as tmp:
-        pq.write_table(rejected_table(*(np.concatenate(c) for c in zip(*rejected, strict=True)), labels), tmp)
-    for name, array in (("weight_keys", weights.keys), ("weight_values", weights.values)):
+        pq.write_table(rejected_table(left, right, codes, sims, labels), tmp)
+    # the verdicts are kept for the keep stage, which asks about many of the same pairs (semel.grouping)
+    for name, array in (("labels", labels), ("weight_keys", weights.keys), ("weight_values", weights.values),
+                        ("verified_left", left), ("verified_right", right), ("verified_codes", codes),
+                        ("verified_sims", sims)):
         with atomic_path(os.path.join(out, f"{name}.npy")) as tmp, open(tmp, "wb") as f:
             np.save(f, array, allow_pickle=False)
     # verified: the near links that joined two exact groups (groups before the near stage minus the
@@ -288,8 +304,10 @@ def _stage_keep(cfg: DedupConfig, work: WorkDir) -> pa.Table:
         order = seen.order(order)
     weights = Weights(npy.load(work.path("cluster", "weight_keys.npy")),
                       npy.load(work.path("cluster", "weight_values.npy")))
+    known = Verdicts(*(npy.load(work.path("cluster", f"verified_{name}.npy"))
+                       for name in ("left", "right", "codes", "sims")))
     kept_idx, sim = assign(labels, order, offsets, seq, exact, cfg.exact, mini, cfg.min_agree(mini.shape[1]),
-                           cfg.rule(), weights, cfg.workers)
+                           cfg.rule(), weights, cfg.workers, known)
     table = clusters_table(meta.column("id"), ids, kept_idx, sim, exact)
     if seen is not None:
         table = seen.mark(table)

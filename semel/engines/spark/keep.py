@@ -51,7 +51,8 @@ def assign_task(cfg: DedupConfig, weights: Weights) -> Callable[[Iterator[pa.Rec
         grouping.assign_components(comp_offsets, members, off, val,
                                    exact, cfg.exact,
                                    np.ascontiguousarray(mini), min_agree, rule, weights.arrays(),
-                                   Scratch(longest_document(off)).arrays(), kept, sim)
+                                   Scratch(longest_document(off)).arrays(), grouping.Verdicts.none().arrays(),
+                                   kept, sim)
         yield pa.RecordBatch.from_arrays([pa.array(rows), pa.array(rows[kept]), pa.array(np.round(sim, 6))],
                                          names=["row", "kept_row", "sim"])
 
