@@ -49,10 +49,12 @@ _interpreting = 0
 class Kernel:
     """A numba kernel that can also run as plain Python (see the module docstring)."""
 
-    def __init__(self, dispatcher: Any, compiled_only: bool = False) -> None:
+    def __init__(self, dispatcher: Any, compiled_only: bool = False,
+                 interpreted_by: Callable[..., Any] | None = None) -> None:
         self.dispatcher = dispatcher
         self.py_func = dispatcher.py_func
-        self._small = dispatcher if compiled_only else self.py_func  # what runs while interpreting
+        # what runs while interpreting
+        self._small = dispatcher if compiled_only else interpreted_by or self.py_func
         self.__wrapped__ = self.py_func
         self.__name__ = self.py_func.__name__
         self.__qualname__ = self.py_func.__qualname__
@@ -90,19 +92,24 @@ def _typeof_kernel(val: Kernel, c: Any) -> types.Dispatcher:
 
 
 @overload
-def kernel(fn: F, *, inline: bool = False, compiled_only: bool = False) -> F: ...
+def kernel(fn: F, *, inline: bool = False, compiled_only: bool = False,
+           interpreted_by: Callable[..., Any] | None = None) -> F: ...
 @overload
-def kernel(fn: None = None, *, inline: bool = False, compiled_only: bool = False) -> Callable[[F], F]: ...
+def kernel(fn: None = None, *, inline: bool = False, compiled_only: bool = False,
+           interpreted_by: Callable[..., Any] | None = None) -> Callable[[F], F]: ...
 
 
-def kernel(fn: Any = None, *, inline: bool = False, compiled_only: bool = False) -> Any:
+def kernel(fn: Any = None, *, inline: bool = False, compiled_only: bool = False,
+           interpreted_by: Callable[..., Any] | None = None) -> Any:
     """Declare a loop kernel: compiled with numba (nogil, cached on disk), or interpreted for tiny work.
 
     `inline`: numba inlines the kernel into its callers (small helpers called in inner loops).
-    `compiled_only`: always compiled (it calls what only numba can, e.g. a C function)."""
+    `compiled_only`: always compiled (it calls what only numba can, e.g. a C function).
+    `interpreted_by`: a function giving the same results that runs faster as Python than the kernel's
+    own loop (e.g. on NumPy and bytes methods), run instead while interpreting."""
     def wrap(f: Callable[..., Any]) -> Kernel:
         compiled = nb.njit(f, cache=True, nogil=True, inline="always" if inline else "never")
-        return Kernel(compiled, compiled_only)
+        return Kernel(compiled, compiled_only, interpreted_by)
 
     return wrap(fn) if fn is not None else wrap
 

@@ -6,14 +6,27 @@ import io
 import os
 import sys
 
+import numpy as np
 import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import zstandard
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from semel.errors import InputError
-from semel.io import ID, ROW, TEXT, ErrorLog, InputSpec, detect_format, input_size_bytes, read_batches
+from semel.io import (
+    ID,
+    ROW,
+    TEXT,
+    ErrorLog,
+    InputSpec,
+    detect_format,
+    input_size_bytes,
+    line_scan,
+    read_batches,
+)
 from semel.io import jsonl as jsonl_mod
 
 
@@ -262,3 +275,21 @@ def test_null_first_line_is_a_bad_record_not_a_crash(tmp_path, on_error):
             list(read_batches(spec, errors))
     else:
         assert sum(b.num_rows for b in read_batches(spec, errors)) == 1 and errors.count == 1
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from([b"a", b"N", b"aN", b"NaN", b"Infinity", b"Infinit", b"I", b"[", b"{", b"}",
+                                 b"\n", b"\"text\": ", b"x" * 9, "é".encode()]), max_size=200),
+       st.integers(1, 6))
+def test_line_scan_kernel_agrees_with_its_numpy_form(pieces: list[bytes], max_depth: int) -> None:
+    """The compiled scan (eight bytes at a time) and the interpreted one (NumPy and bytes methods) find
+    the same line ends and the same suspect lines, wherever the words fall against 8-byte boundaries."""
+    block = b"".join(pieces) + b"\n"
+    buf = np.frombuffer(block, dtype=np.uint8)
+    ends, suspects = line_scan.scan_lines.dispatcher(buf, max_depth)
+    want_ends, want_suspects = line_scan._scan_with_numpy(buf, max_depth)
+    assert ends.tolist() == want_ends.tolist()
+    assert suspects.tolist() == want_suspects.tolist()
+    lines = block.split(b"\n")[:-1]
+    assert suspects.tolist() == [i for i, line in enumerate(lines) if b"NaN" in line or b"Infinity" in line
+                                 or line.count(b"[") + line.count(b"{") >= max_depth]

@@ -22,6 +22,7 @@ import pyarrow.json as pj
 from semel.errors import InputError, SemelError, escape
 from semel.io.errors_log import ErrorLog
 from semel.io.formats import open_input, read_chunk
+from semel.io.line_scan import scan_lines
 from semel.io.spec import CHANGED, ID, LINE, RAW, ROW, SOURCE, TEXT, name_text, note_missing_ids
 
 BLOCK = 16 << 20
@@ -134,24 +135,11 @@ def _fast(block: bytes, longest: int, nonblank: int, st: _State) -> tuple[pa.Arr
     return None
 
 
-def _orjson_can_parse(block: bytes, buf: np.ndarray, starts: np.ndarray, ends: np.ndarray, objects: int
-                      ) -> bool:
+def _orjson_can_parse(block: bytes, starts: np.ndarray, ends: np.ndarray, suspects: np.ndarray) -> bool:
     """False when a line of the block may be JSON that Arrow's parser accepts and orjson does not (NaN,
-    Infinity, nesting deeper than MAX_DEPTH): such a block takes the exact path, which refuses those lines."""
-    lines: set[int] = set()
-    # each of the block's `objects` lines parsed as an object, so has a "{": a line with MAX_DEPTH openers
-    # lifts the count at least MAX_DEPTH - 1 above one per object (bytes.count: far cheaper than numpy)
-    if block.count(b"[") + block.count(b"{") >= MAX_DEPTH - 1 + objects:
-        openers = np.flatnonzero((buf == 91) | (buf == 123))
-        per_line = np.bincount(np.searchsorted(ends, openers, side="right"), minlength=len(starts))
-        lines.update(np.flatnonzero(per_line >= MAX_DEPTH).tolist())
-    for word in (b"NaN", b"Infinity"):
-        at = block.find(word)
-        while at >= 0:
-            line = int(np.searchsorted(ends, at, side="right"))
-            lines.add(line)
-            at = block.find(word, int(ends[line]))
-    for i in sorted(lines):
+    Infinity, nesting deeper than MAX_DEPTH): such a block takes the exact path, which refuses those lines.
+    `suspects`: the lines that may be (semel.io.line_scan)."""
+    for i in suspects.tolist():
         try:
             orjson.loads(block[starts[i]:ends[i]])
         except orjson.JSONDecodeError:
@@ -227,7 +215,7 @@ def read_jsonl(path: str, spec: Any, errors: ErrorLog | None, row0: int, stream:
     try:
         for block in iter_lines_blocks(stream, path, first, at_start):
             buf = np.frombuffer(block, dtype=np.uint8)
-            ends = np.flatnonzero(buf == 10) + 1
+            ends, suspects = scan_lines(buf, MAX_DEPTH)
             starts = np.empty_like(ends)
             starts[0] = 0
             starts[1:] = ends[:-1]
@@ -239,7 +227,7 @@ def read_jsonl(path: str, spec: Any, errors: ErrorLog | None, row0: int, stream:
             # a block with a line that does not open with "{" takes the exact path, which reports such lines
             objects = nonblank > 0 and bool(np.all(buf[starts[~blank]] == 123))
             fast = _fast(block, int(lengths.max()), nonblank, st) if objects else None
-            if fast is not None and not _orjson_can_parse(block, buf, starts, ends, nonblank):
+            if fast is not None and not _orjson_can_parse(block, starts, ends, suspects):
                 fast = None
             if fast is not None:
                 ids, text = fast
