@@ -45,7 +45,7 @@ def _signatures(offsets: np.ndarray, hashes: np.ndarray, num_perm: int, shift: i
             attempt = np.uint64(1)
             while True:  # probe sequence depends only on (bin, attempt): shared by all documents
                 j = np.int64(mix64(np.uint64(b) * np.uint64(0x9E3779B97F4A7C15) + attempt)
-                             % np.uint64(num_perm))
+                             & np.uint64(num_perm - 1))  # num_perm is a power of two: the remainder
                 if filled[j]:
                     sig[b] = sig[j]
                     break
