@@ -132,12 +132,22 @@ def main(argv: list[str] | None = None) -> int:
     command_line = (threading_main()
                     and getattr(signal.getsignal(signal.SIGINT), "__name__", "") == "_quiet_interrupt")
     if command_line:
-        signal.signal(signal.SIGINT, signal.default_int_handler)  # from here on Ctrl-C is handled in _main
+        signal.signal(signal.SIGINT, _interrupt)  # from here on Ctrl-C is handled in _main
     try:
         return _main(argv)
     finally:
         if command_line:  # done: a Ctrl-C while the interpreter exits must not make the run a signal death
             signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+_interrupts: list[int] = []  # Ctrl-Cs received by the `semel` command (see `_interrupt`)
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    """Ctrl-C as KeyboardInterrupt, remembered: an extension module being imported (numpy's loads
+    `datetime`) can turn the KeyboardInterrupt into an ImportError, which is then an interruption too."""
+    _interrupts.append(signum)
+    raise KeyboardInterrupt
 
 
 def _main(argv: list[str] | None) -> int:
@@ -167,6 +177,11 @@ def _main(argv: list[str] | None) -> int:
         _error(str(exc))
         return 1
     except KeyboardInterrupt:
+        _error(_interrupted(command))
+        return 130
+    except ImportError:
+        if not _interrupts:
+            raise
         _error(_interrupted(command))
         return 130
     except BrokenPipeError:  # the reader of stdout went away (| head): stop quietly

@@ -16,7 +16,6 @@ by the text of the collection.
 """
 from __future__ import annotations
 
-import io
 import os
 import shutil
 from collections.abc import Callable, Iterator
@@ -52,7 +51,6 @@ from semel.io import (
     CHANGED,
     ID,
     LINE,
-    RAW,
     ROW,
     SOURCE,
     TEXT,
@@ -64,7 +62,7 @@ from semel.io import (
     read_batches,
 )
 from semel.io.formats import detect_format, open_input, output_format_for, work_size_bytes
-from semel.io.jsonl import BOM
+from semel.io.jsonl import iter_lines_blocks
 from semel.io.outputs import Outputs
 from semel.jit import sized_by
 from semel.lsh import (
@@ -327,8 +325,9 @@ def _stage_keep(cfg: DedupConfig, work: WorkDir) -> pa.Table:
 
 
 def _copy_kept_lines(cfg: DedupConfig, work: WorkDir, clusters: pa.Table, out_path: str, bar: Any) -> None:
-    """Kept JSONL records copied line for line from the inputs, without parsing JSON again: the sketch
-    stage recorded each document's file and line."""
+    """Kept JSONL records copied from the inputs as bytes, block by block, without parsing JSON again: the
+    sketch stage recorded each document's file and line, numbered as the reader numbers them (blocks of
+    whole lines from `iter_lines_blocks`, which drops a leading byte order mark)."""
     parts = _part_dirs(work)
     with open_writer(out_path, format="jsonl", text_field=cfg.text_field, id_field=cfg.id_field) as writer:
         if not parts:  # no documents: an empty file
@@ -342,33 +341,30 @@ def _copy_kept_lines(cfg: DedupConfig, work: WorkDir, clusters: pa.Table, out_pa
             wanted = np.sort(lines[kept & (sources == escape(path))])
             if not len(wanted):
                 continue
-            chunk: list[bytes] = []
-            k = 0
+            first_line = 1  # the number of the block's first line
             with open_input(path) as stream:
-                for number, raw in enumerate(io.BufferedReader(stream, 1 << 20), start=1):
-                    if k < len(wanted) and wanted[k] == number:
-                        if number == 1 and raw.startswith(BOM):  # the reader skipped it too
-                            raw = raw[len(BOM):]
-                        chunk.append(raw if raw.endswith(b"\n") else raw + b"\n")
-                        k += 1
-                        if len(chunk) >= 8192:
-                            writer.write(_raw_batch(chunk))
-                            bar.update(len(chunk))
-                            fault_point("write:batch")
-                            chunk = []
-                        if k == len(wanted):
-                            break
-            if chunk:
-                writer.write(_raw_batch(chunk))
-                bar.update(len(chunk))
-                fault_point("write:batch")
+                for block in iter_lines_blocks(stream, path):
+                    ends = np.flatnonzero(np.frombuffer(block, dtype=np.uint8) == 10) + 1
+                    lo, hi = np.searchsorted(wanted, [first_line, first_line + len(ends)])
+                    if hi > lo:
+                        _write_block_lines(writer, block, ends, wanted[lo:hi] - first_line)
+                        bar.update(int(hi - lo))
+                        fault_point("write:batch")
+                    first_line += len(ends)
+                    if hi == len(wanted):
+                        break
 
 
-def _raw_batch(lines: list[bytes]) -> pa.RecordBatch:
-    n = len(lines)
-    empty = pa.array([""] * n, pa.string())
-    return pa.RecordBatch.from_arrays([empty, empty, pa.array(lines, pa.large_binary()),
-                                       pa.array(np.zeros(n, bool))], names=[ID, TEXT, RAW, CHANGED])
+def _write_block_lines(writer: Any, block: bytes, ends: np.ndarray, picked: np.ndarray) -> None:
+    """Write lines `picked` (ascending indices) of `block` (whole lines; `ends`: the position after each
+    newline), joining runs of consecutive lines into one slice."""
+    starts = np.r_[0, ends[:-1]]
+    breaks = np.flatnonzero(np.diff(picked) != 1) + 1
+    run_first = picked[np.r_[0, breaks]]
+    run_last = picked[np.r_[breaks - 1, len(picked) - 1]]
+    view = memoryview(block)
+    runs = zip(starts[run_first].tolist(), ends[run_last].tolist(), strict=True)
+    writer.write_lines(b"".join([view[s:e] for s, e in runs]), len(picked))
 
 
 def _stage_write(cfg: DedupConfig, work: WorkDir, clusters: pa.Table) -> str | None:

@@ -115,6 +115,16 @@ class Writer:
             self._pq.write_table(table)
         self.rows += batch.num_rows
 
+    def write_lines(self, data: bytes | memoryview, count: int) -> None:
+        """Append `count` JSONL records given as their bytes (whole lines, each ending with a newline),
+        e.g. copied unchanged from an input: nothing is parsed or re-encoded."""
+        if self._closed:
+            raise ValueError("write to a closed Writer")
+        if self.format != "jsonl":
+            raise SemelError(f"cannot copy JSON lines into a {self.format} output")
+        self._file.write(data)
+        self.rows += count
+
     def close(self) -> None:
         """Finish and move the output into place (atomically, except for stdout)."""
         if self._closed:

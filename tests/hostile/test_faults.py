@@ -77,7 +77,7 @@ def _full_disk_on(call: int) -> Callable[..., Any]:
 @pytest.mark.parametrize("target,call", [
     ("semel.engines.local:_save_npy", 3),          # a sketch part
     ("semel.engines.workdir:LocalFiles.write_text", 2),  # a stage marker
-    ("semel.io.writer:Writer.write", 1),           # the kept documents
+    ("semel.io.writer:Writer.write_lines", 1),     # the kept documents (JSON lines copied as bytes)
     ("semel.io.errors_log:ErrorLog.write", 2),     # errors.jsonl in OUT (the first goes to the work folder)
     ("os:replace", 5),                             # a rename: of a work file or of an output into place
 ])
