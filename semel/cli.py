@@ -134,10 +134,33 @@ def main(argv: list[str] | None = None) -> int:
     if command_line:
         signal.signal(signal.SIGINT, _interrupt)  # from here on Ctrl-C is handled in _main
     try:
-        return _main(argv)
+        rc = _main(argv)
     finally:
         if command_line:  # done: a Ctrl-C while the interpreter exits must not make the run a signal death
             signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if command_line and _embedded_run:
+        _exit_now(rc)
+    return rc
+
+
+_embedded_run = False  # set by _main when the command ran on the embedded engine
+
+
+def _exit_now(rc: int) -> None:
+    """End the `semel` process without tearing the interpreter down: after a large embedded run, freeing
+    every object and module one by one took ~0.2 s (of ~7 s on 200k documents) and changes nothing. The
+    output streams are flushed and the exit handlers run (the stdin spool file is removed by one), as
+    Python would; everything semel writes is closed and in place before this point. Not after a Spark run,
+    whose JVM is stopped by the normal exit."""
+    import atexit
+
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    atexit._run_exitfuncs()
+    os._exit(rc)
 
 
 _interrupts: list[int] = []  # Ctrl-Cs received by the `semel` command (see `_interrupt`)
@@ -162,7 +185,9 @@ def _main(argv: list[str] | None) -> int:
         from semel.commands.common import check_output_flags
 
         check_output_flags(args)
-        if getattr(args, "engine", "local") == "local" and (
+        global _embedded_run
+        _embedded_run = getattr(args, "engine", "local") == "local"
+        if _embedded_run and (
                 command in ("dedup", "lines", "substrings") or (command == "repair" and args.output)):
             from semel.startup import arrow_without_pandas, numpy_small_pages, reuse_freed_memory
 

@@ -126,3 +126,25 @@ def test_dedup_bars_count_to_a_known_total(tmp_path, monkeypatch) -> None:
     with open(NEWS, "rb") as f, gzip.open(tmp_path / "n.jsonl.gz", "wb") as g:
         shutil.copyfileobj(f, g)
     assert input_total([str(tmp_path / "n.jsonl.gz")]) == (None, "doc")  # a rate, no ETA
+
+
+def test_the_semel_command_ends_without_teardown_yet_flushes_and_cleans_up(tmp_path) -> None:
+    """The `semel` executable ends an embedded run with os._exit (semel.cli._exit_now): its stdout must
+    still arrive whole, its exit status be the command's, and the exit handlers still run (the spooled
+    copy of stdin is removed by one)."""
+    import subprocess
+
+    script = os.path.join(os.path.dirname(sys.executable), "semel")
+    docs = "".join(json.dumps({"id": str(i), "text": " ".join(f"w{i % 3}x{k}" for k in range(60))}) + "\n"
+                   for i in range(30))  # three stories, ten copies each
+    env = dict(os.environ, TMPDIR=str(tmp_path / "tmp"))
+    os.makedirs(env["TMPDIR"])
+    run = subprocess.run([script, "dedup", "-", "-o", str(tmp_path / "out"), "--json", "-q"], input=docs,
+                         capture_output=True, text=True, env=env, timeout=120)
+    assert run.returncode == 0, run.stderr
+    summary = json.loads(run.stdout)
+    assert summary["documents"] == 30 and summary["kept"] == 3
+    assert os.listdir(env["TMPDIR"]) == []  # the stdin spool is gone
+    failed = subprocess.run([script, "dedup", str(tmp_path / "missing.jsonl"), "-o", str(tmp_path / "o2")],
+                            capture_output=True, text=True, env=env, timeout=120)
+    assert failed.returncode == 1 and failed.stderr.startswith("semel: error:")
