@@ -119,6 +119,26 @@ def test_resume_after_sigkill_is_byte_identical(corpus, clean_run, tmp_path, kil
                                                                          "rb").read()
 
 
+def test_resume_without_the_cluster_stages_verdicts_gives_the_same_clusters(corpus, clean_run,
+                                                                             tmp_path) -> None:
+    """A work folder whose cluster stage was finished by a semel that did not keep its verdicts for the
+    keep stage (semel.grouping.Verdicts): the keep stage verifies every pair itself, with the same
+    answers."""
+    path, _, _ = corpus
+    out = str(tmp_path / "o")
+    cmd = [sys.executable, "-m", "semel.cli", "dedup", path, "-o", out, "--batch-size", "40", "-q"]
+    proc = subprocess.run(cmd, env=dict(os.environ, SEMEL_KILL_AT="cluster"), capture_output=True)  # done
+    assert proc.returncode == -9
+    verdicts = [f for f in os.listdir(os.path.join(out, "_work", "cluster")) if f.startswith("verified_")]
+    assert len(verdicts) == 4
+    for name in verdicts:
+        os.remove(os.path.join(out, "_work", "cluster", name))
+    proc = subprocess.run(cmd + ["--resume"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert pq.read_table(os.path.join(out, "clusters.parquet")).equals(
+        pq.read_table(os.path.join(clean_run, "clusters.parquet")))
+
+
 def test_resume_refuses_other_settings(corpus, tmp_path) -> None:
     path, _, _ = corpus
     out = str(tmp_path / "o")

@@ -342,8 +342,7 @@ def _stage_keep(cfg: DedupConfig, work: WorkDir) -> pa.Table:
         order = seen.order(order)
     weights = Weights(npy.load(work.path("cluster", "weight_keys.npy")),
                       npy.load(work.path("cluster", "weight_values.npy")))
-    known = Verdicts(*(npy.load(work.path("cluster", f"verified_{name}.npy"))
-                       for name in ("left", "right", "codes", "sims")))
+    known = _known_verdicts(work)
     kept_idx, sim = assign(labels, order, offsets, seq, exact, cfg.exact, mini, cfg.min_agree(mini.shape[1]),
                            cfg.rule(), weights, cfg.workers, known)
     table = clusters_table(meta.column("id"), ids, kept_idx, sim, exact)
@@ -355,6 +354,15 @@ def _stage_keep(cfg: DedupConfig, work: WorkDir) -> pa.Table:
         shutil.copyfile(work.path("cluster", REJECTED_FILE), tmp)
     work.mark_done("keep", {})
     return table
+
+
+def _known_verdicts(work: WorkDir) -> Verdicts:
+    """The cluster stage's verdicts; none when a resumed work folder's cluster stage was finished by a
+    semel that did not keep them (the keep stage then verifies every pair itself: same answers)."""
+    paths = [work.path("cluster", f"verified_{name}.npy") for name in ("left", "right", "codes", "sims")]
+    if not all(os.path.exists(p) for p in paths):
+        return Verdicts.none()
+    return Verdicts(*(npy.load(p) for p in paths))
 
 
 def _copy_kept_lines(cfg: DedupConfig, work: WorkDir, clusters: pa.Table, out_path: str, bar: Any) -> None:
