@@ -294,22 +294,18 @@ MAX_CORE = 4  # tokens: a substituted name, command or value; longer differences
 
 
 @kernel(inline=True)
-def _tally(table: np.ndarray, count: np.ndarray, mask: int, tag: np.uint64, v: np.uint32) -> None:
+def _tally(table: np.ndarray, count: np.ndarray, mask: int, tag: np.uint64, v: np.uint32) -> int:
+    """Count v under `tag` (saturating at 255); return what this adds to the occurrences of the values
+    tallied at least twice (2 when v reaches two, 1 after): summed as the tallies go, that total needs no
+    scan of the table (which cost more than the tallies on copies, whose differences are few)."""
     i, new = _insert(table, mask, tag, v)
     if new:
         count[i] = 1
-    elif count[i] < 255:
+        return 0
+    if count[i] < 255:
         count[i] += 1
-
-
-@kernel(inline=True)
-def _recurring(table: np.ndarray, count: np.ndarray, mask: int, tag: np.uint64) -> int:
-    """Occurrences of the values tallied under `tag` that were tallied at least twice."""
-    total = 0
-    for i in range(mask + 1):
-        if (table[i] & np.uint64(0xFFFFFFFF00000000)) == tag and count[i] >= 2:
-            total += int(count[i])
-    return total
+        return 2 if count[i] == 2 else 1
+    return 0
 
 
 @kernel(inline=True)
@@ -348,6 +344,8 @@ def recurring_differences(tokens: np.ndarray, shared: np.ndarray, m: int, n: int
     tag = _next_tag(table, token_table, counter)
     mask = _mask_for(m, table)
     token_mask = _mask_for(k, token_table)
+    recurring = 0
+    words = 0  # occurrences of the words seen at least twice, summed as they come (see `_tally`)
     p = 0
     while True:
         s, p = _next_run(shared, p, m)
@@ -357,15 +355,15 @@ def recurring_differences(tokens: np.ndarray, shared: np.ndarray, m: int, n: int
         end = p if p < m else k
         for t in range(start, end):
             i, new = _insert(token_table, token_mask, tag, tokens[t])
-            token_count[i] = 1 if new else token_count[i] + 1
+            if new:
+                token_count[i] = 1
+            else:
+                token_count[i] += 1
+                words += 2 if token_count[i] == 2 else 1
         if 1 <= end - start <= MAX_CORE:
             h = _core_hash(tokens, start, end, np.uint64(0))
-            _tally(table, count, mask, tag, np.uint32(mix64(h) >> np.uint64(32)))
-    words = 0
-    for i in range(token_mask + 1):
-        if (token_table[i] & np.uint64(0xFFFFFFFF00000000)) == tag and token_count[i] >= 2:
-            words += int(token_count[i])
-    return _recurring(table, count, mask, tag), words
+            recurring += _tally(table, count, mask, tag, np.uint32(mix64(h) >> np.uint64(32)))
+    return recurring, words
 
 
 @kernel
@@ -387,6 +385,7 @@ def recurring_substitutions(ta: np.ndarray, sa: np.ndarray, shared_a: np.ndarray
             pos[i] = p
     m = sa.shape[0]
     mask = _mask_for(m, table)
+    recurring = 0
     p = 0
     while True:
         s, p = _next_run(shared_a, p, m)
@@ -403,8 +402,8 @@ def recurring_substitutions(ta: np.ndarray, sa: np.ndarray, shared_a: np.ndarray
         if not 1 <= b_end - b_start <= MAX_CORE:
             continue
         h = _core_hash(tb, b_start, b_end, _core_hash(ta, start, end, np.uint64(0)))
-        _tally(table, count, mask, tag, np.uint32(mix64(h) >> np.uint64(32)))
-    return _recurring(table, count, mask, tag)
+        recurring += _tally(table, count, mask, tag, np.uint32(mix64(h) >> np.uint64(32)))
+    return recurring
 
 
 @kernel
