@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
 
@@ -25,6 +26,14 @@ class SemelError(Exception):
 
 class SettingError(SemelError, ValueError):
     """A setting out of its range (a ValueError too, for Python callers)."""
+
+
+def check_choice(name: str, value: object, choices: Sequence[str],
+                 error: type[ValueError] = ValueError) -> None:
+    """`error` naming the setting, the values it takes and the one given, when `value` is not one of
+    `choices`."""
+    if value not in choices:
+        raise error(f"{name} must be one of {', '.join(choices)}, not {value!r}")
 
 
 class InputError(SemelError):

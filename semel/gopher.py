@@ -38,7 +38,7 @@ import numpy as np
 import pyarrow as pa
 
 from semel.jit import kernel
-from semel.text.tokens import decode, fold_case, string_buffers
+from semel.text.tokens import FNV_OFFSET, FNV_PRIME, decode, fold_case, string_buffers
 
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f"
 _WORD = re.compile(rf"[{_CJK}]|[^\s{_CJK}]+")
@@ -169,10 +169,6 @@ def repetition_stats_batch(texts: pa.Array | pa.ChunkedArray) -> np.ndarray:
     return out
 
 
-_FNV_OFFSET = np.uint64(0xCBF29CE484222325)
-_FNV_PRIME = np.uint64(0x100000001B3)
-
-
 @kernel(inline=True)
 def _is_space(cp: int) -> bool:
     """`str.isspace` (and the regex class \\s) on one code point."""
@@ -207,9 +203,9 @@ def _splitmix(x: np.uint64) -> np.uint64:
 
 @kernel(inline=True)
 def _hash_bytes(data: np.ndarray, s: int, e: int) -> np.uint64:
-    h = _FNV_OFFSET
+    h = FNV_OFFSET
     for i in range(s, e):
-        h = (h ^ np.uint64(data[i])) * _FNV_PRIME
+        h = (h ^ np.uint64(data[i])) * FNV_PRIME
     return h ^ np.uint64(e - s)
 
 

@@ -23,6 +23,7 @@ import numpy as np
 import pyarrow as pa
 
 from semel.engines.spark.session import get_spark, is_connect
+from semel.errors import check_choice
 from semel.jobs.lines import DEFAULT_MIN_CHARS, DEFAULT_MODE, threshold
 from semel.jobs.lines import MODES as LINES_MODES
 from semel.jobs.substrings import DEFAULT_MIN_TOKENS, shard_texts
@@ -106,8 +107,7 @@ def lines_spark(df: Any, *, text_col: str = "text", unit: str = "line", min_docs
     DataFrame's partition order, which must then be the same in both passes: a deterministic input)."""
     from pyspark.sql import functions as F
 
-    if mode not in LINES_MODES:
-        raise ValueError(f"mode must be one of {', '.join(LINES_MODES)}, not {mode!r}")
+    check_choice("mode", mode, LINES_MODES)
     spark = get_spark(spark=spark if spark is not None else df.sparkSession)
     documents = df.count() if min_share is not None else 1
     n = threshold(documents, min_docs, min_share)

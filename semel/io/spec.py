@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from semel.errors import SettingError
+from semel.errors import SettingError, check_choice
 
 ID = "id"
 TEXT = "text"
@@ -52,5 +52,5 @@ class InputSpec:
             raise SettingError(f"on_error must be 'fail' or 'skip', not {self.on_error!r}")
         if isinstance(self.batch_size, bool) or not isinstance(self.batch_size, int) or self.batch_size < 1:
             raise SettingError(f"batch size must be an integer >= 1, not {self.batch_size!r}")
-        if self.format is not None and self.format not in FORMATS:
-            raise SettingError(f"format must be one of {', '.join(FORMATS)}, not {self.format!r}")
+        if self.format is not None:
+            check_choice("format", self.format, FORMATS, SettingError)

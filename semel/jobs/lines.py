@@ -30,7 +30,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from semel.errors import SemelError
+from semel.errors import SemelError, check_choice
 from semel.io import CHANGED, TEXT, ErrorLog, InputSpec, atomic_path, open_writer, read_batches
 from semel.io.formats import detect_format, output_format_for, work_size_bytes
 from semel.jit import sized_by
@@ -157,12 +157,10 @@ def lines_file(inputs: str | Sequence[str], output: str = "-", *, id_field: str 
     """
     paths = [inputs] if isinstance(inputs, str) else list(inputs)
     _check_inputs(paths)
-    if unit not in UNITS:
-        raise ValueError(f"unit must be one of {', '.join(UNITS)}, not {unit!r}")
+    check_choice("unit", unit, UNITS)
     if min_chars < 0:
         raise ValueError("min_chars must be 0 or more")
-    if mode not in MODES:
-        raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+    check_choice("mode", mode, MODES)
     threshold(1, min_docs, min_share)  # validate before reading anything
     spec = InputSpec(paths=paths, id_field=id_field, text_field=text_field, on_error=on_error,  # type: ignore[arg-type]
                      batch_size=batch_size)

@@ -34,8 +34,11 @@ import tempfile
 import numpy as np
 import pyarrow as pa
 
+from semel.errors import check_choice
 from semel.jit import kernel
 from semel.text.tokens import (
+    FNV_OFFSET,
+    FNV_PRIME,
     SOLO,
     WORD,
     char_class,
@@ -47,8 +50,6 @@ from semel.text.tokens import (
     string_buffers,
 )
 
-_FNV_OFFSET = np.uint64(0xCBF29CE484222325)
-_FNV_PRIME = np.uint64(0x100000001B3)
 _SPACE = np.uint64(0x20)
 
 UNITS = ("line", "paragraph")
@@ -75,7 +76,7 @@ def _key(data: np.ndarray, a: int, b: int, fold_digits: bool) -> tuple[np.uint64
     """(hash of the normalised token stream, tokens, characters between the first and last non-space,
     whether it must stay: a heading (at most `HEADING_TOKENS` words of capital letters from its first
     character: "ENVIRONMENT VARIABLES", not "© RIPRODUZIONE RISERVATA 2021"), a label or code)."""
-    h = _FNV_OFFSET
+    h = FNV_OFFSET
     ntok = 0
     in_word = False
     upper = False
@@ -130,15 +131,15 @@ def _key(data: np.ndarray, a: int, b: int, fold_digits: bool) -> tuple[np.uint64
             cp = folded
             if fold_digits and 0x30 <= cp <= 0x39:
                 cp = 0x30
-            h = (h ^ np.uint64(cp)) * _FNV_PRIME
+            h = (h ^ np.uint64(cp)) * FNV_PRIME
             in_word = True
             continue
         if in_word:
-            h = (h ^ _SPACE) * _FNV_PRIME
+            h = (h ^ _SPACE) * FNV_PRIME
             ntok += 1
             in_word = False
         if cls == SOLO:
-            h = ((h ^ np.uint64(cp)) * _FNV_PRIME ^ _SPACE) * _FNV_PRIME
+            h = ((h ^ np.uint64(cp)) * FNV_PRIME ^ _SPACE) * FNV_PRIME
             ntok += 1
     if in_word:
         ntok += 1
@@ -306,8 +307,7 @@ class Units:
 def line_units(texts: pa.Array | pa.ChunkedArray, unit: str = "line", fold_digits: bool = True) -> Units:
     """Every line (``\\n``-terminated, terminator included) or paragraph (non-blank lines up to the next
     paragraph, blank lines after it included) of every document, with its 64-bit key."""
-    if unit not in UNITS:
-        raise ValueError(f"unit must be one of {', '.join(UNITS)}, not {unit!r}")
+    check_choice("unit", unit, UNITS)
     offsets, data = string_buffers(texts)
     base = int(offsets[0])
     cap = int(np.count_nonzero(data[base:int(offsets[-1])] == 10)) + len(offsets)

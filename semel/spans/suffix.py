@@ -39,8 +39,11 @@ import numpy as np
 import pyarrow as pa
 from pydivsufsort import divsufsort
 
+from semel.errors import check_choice
 from semel.jit import kernel
 from semel.text.tokens import (
+    FNV_OFFSET,
+    FNV_PRIME,
     SOLO,
     WORD,
     char_class,
@@ -51,9 +54,6 @@ from semel.text.tokens import (
     mix64,
     string_buffers,
 )
-
-_FNV_OFFSET = np.uint64(0xCBF29CE484222325)
-_FNV_PRIME = np.uint64(0x100000001B3)
 
 MODES = ("first", "all", "mark")
 
@@ -69,7 +69,7 @@ def _tokens(offsets: np.ndarray, data: np.ndarray, out_hash: np.ndarray, out_sta
         s = offsets[d]
         e = offsets[d + 1]
         i = s
-        h = _FNV_OFFSET
+        h = FNV_OFFSET
         in_word = False
         space = True  # whitespace (or the document start) seen since the last token ended
         prev_solo = False
@@ -89,12 +89,12 @@ def _tokens(offsets: np.ndarray, data: np.ndarray, out_hash: np.ndarray, out_sta
                 if not in_word:
                     wstart = i
                     in_word = True
-                    h = _FNV_OFFSET
+                    h = FNV_OFFSET
                 c = fold_case(cp)
                 if c == 0xDF or c == 0x1E9E:
-                    h = (h ^ np.uint64(0x73)) * _FNV_PRIME
+                    h = (h ^ np.uint64(0x73)) * FNV_PRIME
                     c = 0x73
-                h = (h ^ np.uint64(c)) * _FNV_PRIME
+                h = (h ^ np.uint64(c)) * FNV_PRIME
                 i += width
                 continue
             if in_word:
@@ -107,7 +107,7 @@ def _tokens(offsets: np.ndarray, data: np.ndarray, out_hash: np.ndarray, out_sta
                 space = False
                 prev_solo = False
             if cls == SOLO:
-                out_hash[n] = mix64((_FNV_OFFSET ^ np.uint64(cp)) * _FNV_PRIME)
+                out_hash[n] = mix64((FNV_OFFSET ^ np.uint64(cp)) * FNV_PRIME)
                 out_start[n] = i
                 out_end[n] = i + width
                 out_clean[n] = 1
@@ -642,12 +642,10 @@ ALIGNS = ("sentences", "words")
 def check_settings(mode: str, min_tokens: int, align: str = "sentences") -> None:
     """ValueError naming the first unusable setting of a substrings run (every entry point checks before
     reading anything)."""
-    if mode not in MODES:
-        raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+    check_choice("mode", mode, MODES)
     if min_tokens < 1:
         raise ValueError("min_tokens must be at least 1")
-    if align not in ALIGNS:
-        raise ValueError(f"align must be one of {', '.join(ALIGNS)}, not {align!r}")
+    check_choice("align", align, ALIGNS)
 
 
 @kernel

@@ -16,8 +16,9 @@ import pyarrow as pa
 from semel.jit import kernel
 
 SEP, WORD, SOLO = 0, 1, 2
-_FNV_OFFSET = np.uint64(0xCBF29CE484222325)
-_FNV_PRIME = np.uint64(0x100000001B3)
+#: FNV-1a parameters: every byte-string hash semel builds token by token starts from these
+FNV_OFFSET = np.uint64(0xCBF29CE484222325)
+FNV_PRIME = np.uint64(0x100000001B3)
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _ROLL = np.uint64(0xFF51AFD7ED558CCD)
 _ROLL2 = np.uint64(0xC4CEB9FE1A85EC53)
@@ -150,7 +151,7 @@ def _doc_tokens(data: np.ndarray, start: int, end: int, out: np.ndarray, ascii_c
     With `chars`, every letter or digit is a token of its own (character n-grams, separators skipped).
     """
     n = 0
-    h = _FNV_OFFSET
+    h = FNV_OFFSET
     in_word = False
     i = start
     while i < end:
@@ -159,15 +160,15 @@ def _doc_tokens(data: np.ndarray, start: int, end: int, out: np.ndarray, ascii_c
             i += 1
             if ascii_class[b] == WORD:
                 if chars:
-                    out[n] = mix64((_FNV_OFFSET ^ ascii_fold[b]) * _FNV_PRIME)
+                    out[n] = mix64((FNV_OFFSET ^ ascii_fold[b]) * FNV_PRIME)
                     n += 1
                     continue
-                h = (h ^ ascii_fold[b]) * _FNV_PRIME
+                h = (h ^ ascii_fold[b]) * FNV_PRIME
                 in_word = True
             elif in_word:
                 out[n] = mix64(h)
                 n += 1
-                h = _FNV_OFFSET
+                h = FNV_OFFSET
                 in_word = False
             continue
         cp, width = decode(data, i, end)
@@ -178,24 +179,24 @@ def _doc_tokens(data: np.ndarray, start: int, end: int, out: np.ndarray, ascii_c
         if cls == WORD and chars:
             cls = SOLO
             if cp == 0xDF or cp == 0x1E9E:
-                out[n] = mix64((_FNV_OFFSET ^ np.uint64(0x73)) * _FNV_PRIME)
+                out[n] = mix64((FNV_OFFSET ^ np.uint64(0x73)) * FNV_PRIME)
                 n += 1
                 cp = 0x73
             cp = fold_case(cp)
         if cls == WORD:
             if cp == 0xDF or cp == 0x1E9E:  # ß and ẞ case-fold to "ss", as "STRASSE" is "straße"
-                h = (h ^ np.uint64(0x73)) * _FNV_PRIME
+                h = (h ^ np.uint64(0x73)) * FNV_PRIME
                 cp = 0x73
-            h = (h ^ np.uint64(fold_case(cp))) * _FNV_PRIME
+            h = (h ^ np.uint64(fold_case(cp))) * FNV_PRIME
             in_word = True
             continue
         if in_word:
             out[n] = mix64(h)
             n += 1
-            h = _FNV_OFFSET
+            h = FNV_OFFSET
             in_word = False
         if cls == SOLO:
-            out[n] = mix64((_FNV_OFFSET ^ np.uint64(cp)) * _FNV_PRIME)
+            out[n] = mix64((FNV_OFFSET ^ np.uint64(cp)) * FNV_PRIME)
             n += 1
     if in_word:
         out[n] = mix64(h)
