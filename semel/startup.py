@@ -58,10 +58,10 @@ def reuse_freed_memory() -> None:
 
     glibc serves blocks of 128 KiB and more (growing to 32 MiB) with fresh mmap'd pages and unmaps them on
     free, and gives the top of its heap back above 128 KiB: every per-batch array then costs a page fault
-    and a zeroed page per 4 KiB. On the 200k news corpus that was 470k faults and 3 s of sys time; with
-    these two limits at 1 GiB, 200-260k faults, ~1.5 s sys and about a second of wall time less, for a
-    10-15% higher peak RSS. For the `semel` command only: a Python caller's process keeps its allocator
-    settings. No-op where the C library is not glibc."""
+    and a zeroed page per 4 KiB. On the 200k news corpus that was 470k faults and 2.4-3 s of sys time; with
+    these two limits at 1 GiB, 200-260k faults, ~1.5-2 s sys and 0.2-0.5 s of wall time less (alternating
+    runs), for a 10-15% higher peak RSS. For the `semel` command only: a Python caller's process keeps its
+    allocator settings. No-op where the C library is not glibc."""
     import ctypes
     import ctypes.util
 

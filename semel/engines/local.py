@@ -207,13 +207,13 @@ class _BandReader:
     def band(self, band: int) -> np.ndarray:
         out = np.empty(self.documents, dtype=np.uint64)
         pos = 0
-        for fd, offset, k in self.pieces:
+        for f, (fd, offset, k) in zip(self.files, self.pieces, strict=True):
             target = memoryview(out[pos:pos + k]).cast("B")
             done = 0
             while done < len(target):  # a positioned read may return less than asked
                 got = os.preadv(fd, [target[done:]], offset + band * k * 8 + done)
                 if got <= 0:
-                    raise SemelError(f"band file of part {len(self.files)} ends early")
+                    raise SemelError(f"band file {escape(f.name)} ends early")
                 done += got
             pos += k
         return out
